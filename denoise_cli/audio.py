@@ -1,0 +1,281 @@
+"""Audio in and out: open and check inputs, read ranges, resample, write atomically.
+
+Samples are float32 arrays of shape (channels, samples) everywhere in the package.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from .errors import AudioContentError, AudioReadError, OutputError
+
+FORMATS = {"WAV": ".wav", "FLAC": ".flac"}
+TEMP_MARKER = ".denoise-tmp"  # temporary outputs are named ".NAME.<random>.denoise-tmp"
+RESAMPLE_TAPS_PER_SIDE = 10  # scipy.signal.resample_poly's default filter half-length factor
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate_hz: int
+    channels: int
+    frames: int
+    format: str  # "WAV" or "FLAC"
+    subtype: str  # "PCM_16", "PCM_24", "FLOAT", ...
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate_hz
+
+
+def _wav_truncation(path: Path) -> Optional[str]:
+    """For a RIFF/WAVE file, say if its data chunk claims more bytes than the file has."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                if chunk_size in (0, 0xFFFFFFFF):  # streamed writers leave the size unknown
+                    return None
+                have = size - pos - 8
+                if chunk_size > have:
+                    return f"truncated: header declares {chunk_size} bytes of audio, file holds {have}"
+                return None
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+class AudioInput:
+    """An opened input file: checked header, random-access reads of frame ranges.
+
+    Files no longer than ``cache_s`` seconds are read once and kept in memory.
+    """
+
+    def __init__(self, path: str | os.PathLike, cache_s: float = 0.0):
+        self.path = Path(path)
+        try:
+            if self.path.stat().st_size == 0:
+                raise AudioReadError("empty file (0 bytes)")
+            truncated = _wav_truncation(self.path)
+            if truncated:
+                raise AudioReadError(truncated)
+            self._file = sf.SoundFile(str(self.path))
+        except AudioReadError:
+            raise
+        except PermissionError:
+            raise AudioReadError("permission denied") from None
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            raise AudioReadError(f"not readable as audio ({_short(exc)})") from None
+        f = self._file
+        if f.format not in FORMATS:
+            f.close()
+            raise AudioReadError(f"unsupported container {f.format} (WAV and FLAC only)")
+        self.info = AudioInfo(f.samplerate, f.channels, f.frames, f.format, f.subtype)
+        if self.info.frames == 0:
+            f.close()
+            raise AudioContentError("no audio samples (0 frames)")
+        self._cache = None
+        if self.info.frames <= cache_s * self.info.sample_rate_hz:
+            self._cache = self._read_file(0, self.info.frames)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "AudioInput":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _read_file(self, start: int, stop: int) -> np.ndarray:
+        try:
+            self._file.seek(start)
+            data = self._file.read(stop - start, dtype="float32", always_2d=True).T
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioReadError(f"read failed at {start / self.info.sample_rate_hz:.2f} s "
+                                 f"({_short(exc)})") from None
+        if data.shape[1] != stop - start:
+            raise AudioReadError(f"truncated: expected {self.info.frames} frames, "
+                                 f"data ends at {start + data.shape[1]}")
+        if not np.isfinite(data).all():
+            bad = start + int(np.argmin(np.isfinite(data).all(axis=0)))
+            raise AudioContentError(f"NaN or infinite sample at {bad / self.info.sample_rate_hz:.3f} s")
+        return data
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Frames [start, stop) as (channels, stop - start) float32; zeros outside the file."""
+        out = np.zeros((self.info.channels, stop - start), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.info.frames)
+        if hi > lo:
+            if self._cache is not None:
+                out[:, lo - start : hi - start] = self._cache[:, lo:hi]
+            else:
+                out[:, lo - start : hi - start] = self._read_file(lo, hi)
+        return out
+
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        """The whole file in consecutive blocks of at most ``block_frames``."""
+        for start in range(0, self.info.frames, block_frames):
+            yield self.read(start, min(start + block_frames, self.info.frames))
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return text.removeprefix("Error opening ").strip()
+
+
+def resample_ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
+    g = math.gcd(rate_in, rate_out)
+    return rate_out // g, rate_in // g
+
+
+class StreamResampler:
+    """Polyphase resampling of a stream of 1-D blocks, equal to resampling it whole.
+
+    Each piece is filtered with enough input context on both sides (zeros before
+    the start and after the end, as ``resample_poly`` pads), so the concatenated
+    outputs of ``process`` and ``flush`` equal ``resample_poly(whole, up, down)``.
+    """
+
+    def __init__(self, rate_in: int, rate_out: int):
+        self.up, self.down = resample_ratio(rate_in, rate_out)
+        half = math.ceil(RESAMPLE_TAPS_PER_SIDE * max(self.up, self.down) / self.up) + 2
+        self.context = self.down * math.ceil(half / self.down)
+        self._buf = np.zeros(self.context, dtype=np.float32)
+
+    def _run(self, x: np.ndarray, n_out: int) -> np.ndarray:
+        start = self.context * self.up // self.down
+        return resample_poly(x, self.up, self.down)[start : start + n_out].astype(np.float32)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        if self.up == self.down:
+            return block
+        self._buf = np.concatenate([self._buf, block])
+        ready = (len(self._buf) - 2 * self.context) // self.down * self.down
+        if ready <= 0:
+            return np.zeros(0, dtype=np.float32)
+        out = self._run(self._buf[: ready + 2 * self.context], ready * self.up // self.down)
+        self._buf = self._buf[ready:]
+        return out
+
+    def flush(self) -> np.ndarray:
+        rest = len(self._buf) - self.context
+        if self.up == self.down or rest <= 0:
+            return np.zeros(0, dtype=np.float32)
+        padded = np.concatenate([self._buf, np.zeros(self.context + self.down, dtype=np.float32)])
+        return self._run(padded, math.ceil(rest * self.up / self.down))
+
+
+def output_subtype(info: AudioInfo, fmt: str) -> str:
+    """The input's subtype when ``fmt`` can hold it, else the nearest that can."""
+    if sf.check_format(fmt, info.subtype):
+        return info.subtype
+    if fmt == "FLAC":
+        return "PCM_24" if info.subtype in ("PCM_32", "FLOAT", "DOUBLE") else "PCM_16"
+    return "FLOAT" if info.subtype in ("PCM_32", "FLOAT", "DOUBLE") else "PCM_16"
+
+
+class AtomicWriter:
+    """Writes an audio file through a temporary file beside it, renamed on commit.
+
+    Use as a context manager: the temporary file is removed on any exception,
+    so an interrupted or failed write never leaves a partial output.
+    """
+
+    def __init__(self, path: Path, sample_rate_hz: int, channels: int, fmt: str, subtype: str):
+        self.path = Path(path)
+        self.fmt, self.subtype = fmt, subtype
+        self.sample_rate_hz, self.channels = sample_rate_hz, channels
+        self.clip = not subtype.startswith(("FLOAT", "DOUBLE"))
+        self.tmp: Optional[Path] = None
+        self._file = None
+
+    def __enter__(self) -> "AtomicWriter":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=TEMP_MARKER,
+                                       dir=self.path.parent)
+            os.close(fd)
+            self.tmp = Path(tmp)
+            _default_permissions(self.tmp)
+            self._file = sf.SoundFile(tmp, "w", self.sample_rate_hz, self.channels,
+                                      self.subtype, format=self.fmt)
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path.parent} ({_os_reason(exc)})") from None
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        """block: (channels, samples) float32; clipped to [-1, 1] for integer subtypes."""
+        if self.clip:
+            block = np.clip(block, -1.0, 1.0)
+        try:
+            self._file.write(block.T)
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            raise OutputError(f"write failed ({_os_reason(exc)})") from None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._discard()
+            return
+        try:
+            self._file.close()
+            self._file = None
+            os.replace(self.tmp, self.path)
+        except (OSError, sf.LibsndfileError, RuntimeError) as err:
+            self._discard()
+            raise OutputError(f"write failed ({_os_reason(err)})") from None
+
+    def _discard(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except Exception:
+                pass
+            self._file = None
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _default_permissions(path: Path) -> None:
+    """mkstemp creates files 0600; give the output the mode a plain open() would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def _os_reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return _short(exc)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file through a temporary file and a rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_MARKER, dir=path.parent)
+        try:
+            _default_permissions(Path(tmp))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({_os_reason(exc)})") from None

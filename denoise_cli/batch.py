@@ -1,0 +1,291 @@
+"""Many files: walking inputs, skipping finished work, running in parallel, the run report.
+
+``clean_paths`` is the library entry point behind ``denoise clean``. Workers are
+joblib processes; each sets torch to one thread and loads its models once,
+then reuses them for every file it is given. A failure in one file is recorded
+and never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import soundfile as sf
+
+from .audio import TEMP_MARKER, write_text_atomic
+from .config import CleanOptions, RunOptions
+from .errors import DenoiseError, OutputError, UsageError
+from .report import CLEANED, FAILED, SKIPPED, FileOutcome, RunReport
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+STATE_NAME = ".denoise-state.json"  # what each output was made from, for skipping re-runs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its output and report go."""
+
+    input: Path
+    rel: Path  # output path relative to the output folder
+    output: Path
+    report: Optional[Path]
+    duration_s: float  # from the header; 0.0 when the header cannot be read
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def walk_audio(folder: Path, exclude: Iterable[Path] = ()) -> list[Path]:
+    """Audio files under ``folder``, sorted; hidden entries and ``exclude`` folders skipped.
+
+    Symbolic links to folders are followed once (a link loop is not walked twice).
+    """
+    excluded = {p.resolve() for p in exclude}
+    seen, found = set(), []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = Path(root).resolve()
+        key = os.stat(real).st_ino, os.stat(real).st_dev
+        if key in seen or real in excluded:
+            dirs[:] = []
+            continue
+        seen.add(key)
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
+        for name in sorted(files):
+            path = Path(root) / name
+            if not _is_hidden(name) and path.suffix.lower() in AUDIO_SUFFIXES:
+                found.append(path)
+    return found
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def _header_duration(path: Path) -> float:
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:
+        return 0.0
+
+
+def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions,
+              run: RunOptions) -> list[Job]:
+    """Expand inputs into jobs, checking that no output can land on or beside an input.
+
+    Raises UsageError for missing inputs, an output folder equal to an input,
+    two inputs that would share an output, or nothing to do.
+    """
+    out = Path(output_dir)
+    if not inputs:
+        raise UsageError("no inputs given")
+    pairs: list[tuple[Path, Path]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        if _same_path(path, out):
+            raise UsageError(f"{out}: the output folder is an input; choose another folder")
+        if path.is_dir():
+            pairs += [(f, f.relative_to(path)) for f in walk_audio(path, exclude=[out])]
+        elif path.suffix.lower() in AUDIO_SUFFIXES:
+            pairs.append((path, Path(path.name)))
+        else:
+            raise UsageError(f"{path}: not a .wav or .flac file")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
+    if not pairs:
+        raise UsageError("nothing to do: no .wav or .flac files in the inputs")
+    jobs, by_output = [], {}
+    for src, rel in pairs:
+        if opts.output_format:
+            rel = rel.with_suffix("." + opts.output_format.lower())
+        dst = out / rel
+        if _same_path(src, dst):
+            raise UsageError(f"{src}: its output would overwrite it")
+        if dst in by_output:
+            raise UsageError(f"{src} and {by_output[dst]} would both be written to {dst}")
+        by_output[dst] = src
+        report = None
+        if run.write_report:
+            base = Path(run.report_dir) if run.report_dir else out
+            report = base / rel.with_name(rel.name + ".json")
+        jobs.append(Job(src, rel, dst, report, _header_duration(src)))
+    return jobs
+
+
+class State:
+    """The state file: for each output, the input size, mtime and settings it was made from."""
+
+    def __init__(self, output_dir: Path):
+        self.path = Path(output_dir) / STATE_NAME
+        try:
+            self.entries: dict = json.loads(self.path.read_text(encoding="utf-8"))["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.entries = {}
+
+    @staticmethod
+    def stamp(job: Job, fingerprint: str) -> dict:
+        st = job.input.stat()
+        return {"input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns, "settings": fingerprint}
+
+    def up_to_date(self, job: Job, fingerprint: str) -> bool:
+        """The output exists, is newer than its input, and was made from this input and settings."""
+        try:
+            if job.output.stat().st_mtime_ns < job.input.stat().st_mtime_ns:
+                return False
+            if job.report is not None and not job.report.exists():
+                return False
+            return self.entries.get(str(job.rel)) == self.stamp(job, fingerprint)
+        except OSError:
+            return False
+
+    def record(self, job: Job, fingerprint: str) -> None:
+        self.entries[str(job.rel)] = self.stamp(job, fingerprint)
+
+    def save(self) -> None:
+        write_text_atomic(self.path, json.dumps({"version": 1, "files": self.entries}, indent=1) + "\n")
+
+
+# --- workers -----------------------------------------------------------------------
+_WORKER_MODELS: dict = {}  # per process: (weights, device, dns enabled) -> pipeline.Models
+
+
+def _worker_models(opts: CleanOptions, device: str):
+    import torch
+
+    from .pipeline import load_models
+
+    key = (opts.model.weights, device, opts.model.enabled)
+    if key not in _WORKER_MODELS:
+        torch.set_num_threads(1)
+        _WORKER_MODELS[key] = load_models(opts, torch.device(device))
+    return _WORKER_MODELS[key]
+
+
+def clean_job(job: Job, opts: CleanOptions, device: str) -> FileOutcome:
+    """Run one job in this process; every error becomes a failed outcome."""
+    from .pipeline import clean_file
+
+    started = time.perf_counter()
+    outcome = FileOutcome(str(job.input), str(job.output), FAILED, duration_s=job.duration_s)
+    try:
+        report = clean_file(job.input, job.output, opts, _worker_models(opts, device), job.report)
+        outcome.status, outcome.report = CLEANED, report
+        outcome.duration_s = report["duration_s"]
+    except DenoiseError as exc:
+        outcome.reason = str(exc)
+    except MemoryError:
+        outcome.reason = "out of memory"
+    except Exception as exc:  # a bug must not stop the batch; say what it was
+        outcome.reason = f"internal error: {type(exc).__name__}: {exc}"
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def resolve_device(name: str) -> str:
+    """'auto' -> 'cuda' when available else 'cpu'; 'cuda' without a GPU is a usage error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available")
+    if name not in ("cpu", "cuda"):
+        raise UsageError(f"--device {name}: choose auto, cpu or cuda")
+    return name
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Delete temporary outputs left in ``folder`` by killed workers; returns how many."""
+    removed = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            if name.startswith(".") and name.endswith(TEMP_MARKER):
+                Path(root, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions = CleanOptions(),
+                run: RunOptions = RunOptions(),
+                on_start: Callable[[list[Job]], None] | None = None,
+                on_outcome: Callable[[FileOutcome], None] | None = None) -> RunReport:
+    """Clean every audio file in ``inputs`` into ``output_dir``; returns the run report.
+
+    on_start(jobs) is called once with the jobs to run; on_outcome(outcome) as
+    each file finishes (skipped ones first). The run summary is written to
+    ``output_dir/denoise-run.json``. Raises UsageError before any work is done.
+    """
+    from .weights import default_checkpoint_path, file_sha256
+
+    started = time.perf_counter()
+    jobs = plan_jobs(inputs, output_dir, opts, run)
+    device = resolve_device(run.device)
+    checkpoint = None
+    if opts.model.enabled:
+        path = Path(opts.model.weights) if opts.model.weights else default_checkpoint_path()
+        if not path.is_file():
+            raise UsageError(f"{path}: no such checkpoint")
+        checkpoint = file_sha256(path)
+    fingerprint = opts.fingerprint(checkpoint)
+    out = Path(output_dir)
+    report = RunReport(str(out))
+    state = State(out)
+    todo = []
+    for job in jobs:
+        if not run.overwrite and state.up_to_date(job, fingerprint):
+            outcome = FileOutcome(str(job.input), str(job.output), SKIPPED, "up to date",
+                                  duration_s=job.duration_s)
+            report.add(outcome)
+            on_outcome and on_outcome(outcome)
+        else:
+            todo.append(job)
+    on_start and on_start(todo)
+    try:
+        for job, outcome in _run_jobs(todo, opts, device, run.jobs):
+            report.add(outcome)
+            if outcome.status == CLEANED:
+                state.record(job, fingerprint)
+            on_outcome and on_outcome(outcome)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        remove_temporaries(out)
+    finally:
+        report.wall_s = time.perf_counter() - started
+        if out.is_dir():
+            try:
+                state.save()
+                report.write()
+            except OutputError as exc:
+                report.summary_error = str(exc)
+    return report
+
+
+def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, n_jobs: int):
+    """Yield (job, outcome) as files finish: in this process for one worker, else joblib."""
+    if n_jobs == 1 or len(jobs) <= 1:
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            for job in jobs:
+                yield job, clean_job(job, opts, device)
+        finally:
+            torch.set_num_threads(threads)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
+    tasks = (delayed(_indexed)(i, job, opts, device) for i, job in enumerate(jobs))
+    for i, outcome in parallel(tasks):
+        yield jobs[i], outcome
+
+
+def _indexed(i: int, job: Job, opts: CleanOptions, device: str) -> tuple[int, FileOutcome]:
+    return i, clean_job(job, opts, device)

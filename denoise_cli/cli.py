@@ -1,0 +1,219 @@
+"""The `denoise` command: parse flags into option dataclasses, call the library, report.
+
+Heavy modules (torch, the pipeline) are imported inside the commands, so
+`denoise --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
+from .errors import DenoiseError, UsageError
+from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+EXIT_TERMINATED = 143
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every file cleaned or up to date; 1 at least one file failed (the others "
+    "are still done); 2 usage error (bad option, bad paths, nothing to do); 130 interrupted "
+    "(Ctrl-C); 143 terminated (SIGTERM)."
+)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Batch speech cleaner: Silero VAD, spectral subtraction and a mask model.\n\n"
+    + EXIT_CODES_HELP,
+)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Format(str, Enum):
+    wav = "wav"
+    flac = "flac"
+
+
+_signals = {"terminated": False}
+
+
+def _on_sigterm(signum, frame):
+    """SIGTERM is delivered as an interrupt, so the same clean-up runs; the exit code says 143."""
+    _signals["terminated"] = True
+    raise KeyboardInterrupt()
+
+
+def _interrupt_code() -> int:
+    return EXIT_TERMINATED if _signals["terminated"] else EXIT_INTERRUPTED
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"denoise {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+):
+    """Batch speech cleaner."""
+
+
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def clean(
+    paths: List[Path] = typer.Argument(..., metavar="INPUT... OUTPUT_DIR",
+                                       help="Input files and folders (walked for .wav/.flac), then the output folder."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files cleaned in parallel (0: all cores)."),
+    device: Device = typer.Option(Device.auto, help="Where the mask model runs."),
+    vad_threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Speech probability threshold."),
+    min_speech_ms: int = typer.Option(300, min=0, help="Shorter speech is not a segment."),
+    min_silence_ms: int = typer.Option(100, min=0, help="Shorter pauses do not split a segment."),
+    speech_pad_ms: int = typer.Option(30, min=0, help="Padding added to both ends of each segment."),
+    no_spectral: bool = typer.Option(False, "--no-spectral", help="Skip spectral subtraction."),
+    no_dns: bool = typer.Option(False, "--no-dns", help="Skip the mask model."),
+    over_subtraction: float = typer.Option(SpectralOptions.over_subtraction, min=0.0,
+                                           help="Spectral subtraction strength (multiple of the noise power)."),
+    spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
+                                         help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
+    atten_limit_db: Optional[float] = typer.Option(None, min=0.0,
+                                                   help="Never attenuate any bin by more than this many dB (whole chain)."),
+    speech_only: bool = typer.Option(False, "--speech-only",
+                                     help="Write only the speech segments, joined (the report maps times back)."),
+    output_format: Optional[Format] = typer.Option(None, "--format", help="Output container (default: as input)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Clean again even when an output is up to date."),
+    no_report: bool = typer.Option(False, "--no-report", help="Do not write per-file JSON reports."),
+    report_dir: Optional[Path] = typer.Option(None, help="Write per-file reports here instead of beside outputs."),
+    weights: Optional[Path] = typer.Option(None, help="A mask-model checkpoint (default: the packaged one)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print details for each file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout."),
+):
+    """Clean speech recordings: INPUT... OUTPUT_DIR.
+
+    Outputs mirror the inputs' relative paths and keep their format, sample
+    rate, channels and sample type. An output newer than its input and made
+    with the same settings and model is skipped (unless --overwrite), so a
+    re-run only does new work. Each output gets NAME.json beside it, and the
+    run summary goes to OUTPUT_DIR/denoise-run.json.
+    """
+    if len(paths) < 2:
+        _err("error: give at least one INPUT and an OUTPUT_DIR")
+        raise typer.Exit(EXIT_USAGE)
+    *inputs, output_dir = paths
+    opts = CleanOptions(
+        vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
+        spectral=SpectralOptions(not no_spectral, over_subtraction, spectral_floor),
+        model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None),
+        attenuation_limit_db=atten_limit_db,
+        speech_only=speech_only,
+        output_format=output_format.value if output_format else None,
+    )
+    run = RunOptions(jobs=jobs or _default_jobs(), device=device.value, overwrite=overwrite,
+                     write_report=not no_report, report_dir=str(report_dir) if report_dir else None)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    from .progress import Progress
+
+    try:
+        with Progress(quiet=quiet, verbose=verbose) as progress:
+            from .batch import clean_paths
+
+            report = clean_paths(inputs, output_dir, opts, run,
+                                 on_start=progress.start, on_outcome=progress.outcome)
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    except DenoiseError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        raise typer.Exit(_interrupt_code())
+    if report.summary_error:
+        _err(f"error: run summary not written: {report.summary_error}")
+    if not quiet:
+        _err(report.summary_line())
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    raise typer.Exit(_interrupt_code() if report.interrupted else report.return_code)
+
+
+@app.command()
+def train(
+    speech_dir: Path = typer.Option(..., help="Clean speech, one subfolder per speaker."),
+    noise_dir: Optional[Path] = typer.Option(None, help="Noise recordings (synthetic noises are added)."),
+    out: Path = typer.Option(..., help="Where to write the final checkpoint."),
+    run_dir: Path = typer.Option(Path("runs/dns"), help="Resumable training state (last.pt)."),
+    steps: int = typer.Option(6000, min=1),
+    batch_size: int = typer.Option(32, min=1),
+    lr: float = typer.Option(1e-3, min=0.0),
+    seed: int = typer.Option(0),
+    threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
+):
+    """Train the mask model on mixtures passed through the pipeline's front end."""
+    import torch
+
+    from .train import TrainOptions
+    from .train import train as run_training
+
+    torch.set_num_threads(threads or _default_jobs())
+    opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
+                        out=str(out), run_dir=str(run_dir), steps=steps, batch_size=batch_size,
+                        lr=lr, seed=seed)
+    try:
+        sha = run_training(opts, log=lambda m: typer.echo(m, err=True))
+    except DenoiseError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED)
+    except KeyboardInterrupt:
+        _err(f"interrupted; resume from {run_dir / 'last.pt'}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    typer.echo(f"wrote {out} (sha256 {sha})")
+
+
+@app.command("eval")
+def evaluate(
+    reference: Path = typer.Argument(..., help="Folder of clean reference files."),
+    processed: List[Path] = typer.Argument(..., help="Folders of processed files, matched by relative path."),
+    noisy: Optional[Path] = typer.Option(None, help="The noisy inputs, shown as the baseline row."),
+    index: Optional[Path] = typer.Option(None, help="JSON list of {name, noise, snr_db} for per-group rows."),
+    out: Optional[Path] = typer.Option(None, help="Write per-file and per-group results as JSON here."),
+    pesq: bool = typer.Option(False, "--pesq", help="Also compute wide-band PESQ (needs the 'eval' extra)."),
+):
+    """Score processed files against clean references: SI-SDR, STOI (and PESQ)."""
+    from .evaluate import evaluate_folders, format_table
+
+    systems = ({"noisy": noisy} if noisy else {}) | {str(p): p for p in processed}
+    try:
+        results = evaluate_folders(reference, systems, index_path=index, with_pesq=pesq)
+    except DenoiseError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED)
+    typer.echo(format_table(results))
+    if out:
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,107 @@
+"""Constants and frozen option dataclasses.
+
+Every DSP constant is named once here, with its unit in the name. The CLI turns
+its flags into these dataclasses once; nothing below the CLI sees Typer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+# --- model front end (fixed by the shipped checkpoint's architecture) ---------
+MODEL_SAMPLE_RATE_HZ = 16_000
+WINDOW_MS = 20  # analysis window length
+HOP_MS = 10  # frame hop: 50 % overlap, so sqrt-Hann analysis/synthesis is exact
+MODEL_BIN_HZ = 1000 / WINDOW_MS  # 50 Hz spacing of the model's frequency bins
+MODEL_N_BINS = 161  # 0 .. 8 kHz in 50 Hz steps
+MODEL_N_FFT = 320  # 20 ms at 16 kHz
+UPPER_BAND_REF_HZ = (4_000.0, 8_000.0)  # model gains here drive the band above 8 kHz
+
+# --- VAD -----------------------------------------------------------------------
+VAD_SAMPLE_RATE_HZ = 16_000
+VAD_FRAME_SAMPLES = 512  # Silero's frame at 16 kHz (32 ms)
+
+# --- noise profile ---------------------------------------------------------------
+MIN_NOISE_S = 0.5  # less non-speech than this: fall back to minimum statistics
+MINSTAT_WINDOW_S = 1.5  # minimum-statistics search window
+MINSTAT_SMOOTH = 0.85  # recursive power smoothing before the minimum search
+MINSTAT_BIAS = 1.5  # compensates the downward bias of a minimum of smoothed power
+
+# --- streaming -------------------------------------------------------------------
+BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
+EPS = 1e-10
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """Speech detection settings (Silero VAD at 16 kHz)."""
+
+    threshold: float = 0.5
+    min_speech_ms: int = 300  # shorter speech is not a segment
+    min_silence_ms: int = 100  # a pause must last this long to split segments
+    speech_pad_ms: int = 30  # added on both sides of each segment
+
+
+@dataclass(frozen=True)
+class SpectralOptions:
+    """Spectral subtraction settings.
+
+    over_subtraction: multiple of the noise power subtracted (alpha).
+    floor: lowest gain, as an amplitude ratio (beta), against musical noise.
+    guard_ms: non-speech this close to speech is kept out of the noise profile.
+    """
+
+    enabled: bool = True
+    over_subtraction: float = 1.5
+    floor: float = 0.1
+    guard_ms: int = 100
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """DNS mask model settings: chunked, cross-faded, batched inference."""
+
+    enabled: bool = True
+    chunk_s: float = 4.0
+    overlap_s: float = 0.5
+    batch_size: int = 16
+    weights: Optional[str] = None  # None: the checkpoint shipped in the package
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Everything that decides what a cleaned file sounds like.
+
+    attenuation_limit_db: the whole chain never lowers any time-frequency bin by
+    more than this (None: no limit).
+    output_format: "wav" or "flac" to convert, None to keep the input's format.
+    """
+
+    vad: VadOptions = field(default_factory=VadOptions)
+    spectral: SpectralOptions = field(default_factory=SpectralOptions)
+    model: ModelOptions = field(default_factory=ModelOptions)
+    attenuation_limit_db: Optional[float] = None
+    speech_only: bool = False
+    output_format: Optional[str] = None
+    block_s: float = BLOCK_S
+
+    def fingerprint(self, checkpoint_sha256: str | None) -> str:
+        """A short hash of the settings and model that decide the output."""
+        payload = {"options": asdict(self), "checkpoint": checkpoint_sha256}
+        payload["options"].pop("block_s")  # blocks change memory use, not the result
+        text = json.dumps(payload, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a batch runs (not what it produces)."""
+
+    jobs: int = 1
+    device: str = "cpu"  # "auto", "cpu" or "cuda"
+    overwrite: bool = False
+    write_report: bool = True
+    report_dir: Optional[str] = None

@@ -1,0 +1,117 @@
+"""The DNS mask network and its chunked, batched inference (no file I/O here).
+
+MaskNet: Conv1d(161 -> 256, k=5) -> BiLSTM(256 -> 2x128) -> Conv1d(256 -> 161, k=5)
+-> sigmoid. Input: magnitudes of shape (batch, 161, frames) on the 16 kHz model
+scale; the net takes log power itself and normalises it with per-bin statistics
+stored as buffers (so a checkpoint carries its own feature normalisation).
+Output: a mask in (0, 1) of the same shape.
+
+Long inputs are cut into chunks of ``chunk_frames`` on a grid fixed by the total
+frame count, run as batches, and cross-faded with a linear ramp normalised by
+the running sum of weights (as in demucs' apply.py). Because the grid depends
+only on the total length, any frame range gives the same mask whether the file
+is processed whole or in blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import EPS, MODEL_N_BINS
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """Architecture dimensions, saved in every checkpoint."""
+
+    n_bins: int = MODEL_N_BINS
+    conv_channels: int = 256
+    lstm_hidden: int = 128
+    kernel_size: int = 5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MaskNet(nn.Module):
+    def __init__(self, dims: ModelDims = ModelDims()):
+        super().__init__()
+        self.dims = dims
+        pad = dims.kernel_size // 2
+        self.conv_in = nn.Conv1d(dims.n_bins, dims.conv_channels, dims.kernel_size, padding=pad)
+        self.lstm = nn.LSTM(dims.conv_channels, dims.lstm_hidden, batch_first=True, bidirectional=True)
+        self.conv_out = nn.Conv1d(2 * dims.lstm_hidden, dims.n_bins, dims.kernel_size, padding=pad)
+        self.register_buffer("feat_mean", torch.zeros(dims.n_bins))
+        self.register_buffer("feat_std", torch.ones(dims.n_bins))
+
+    def features(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """(batch, bins, frames) magnitude -> normalised log power, same shape."""
+        logp = torch.log10(magnitude.square() + EPS)
+        return (logp - self.feat_mean[:, None]) / self.feat_std[:, None]
+
+    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv_in(self.features(magnitude)))
+        h, _ = self.lstm(h.transpose(1, 2))
+        return torch.sigmoid(self.conv_out(h.transpose(1, 2)))
+
+
+def chunk_starts(total_frames: int, chunk_frames: int, overlap_frames: int) -> list[int]:
+    """Start frames of the inference chunks for a file of ``total_frames``.
+
+    Chunks advance by chunk - overlap; the last one is pulled back to end at the
+    file's end, so every chunk is full length when the file is long enough.
+    """
+    if total_frames <= chunk_frames:
+        return [0]
+    step = chunk_frames - overlap_frames
+    starts = list(range(0, total_frames - chunk_frames, step))
+    starts.append(total_frames - chunk_frames)
+    return starts
+
+
+def chunks_touching(first: int, stop: int, total_frames: int, chunk_frames: int,
+                    overlap_frames: int) -> list[tuple[int, int]]:
+    """The (start, end) chunks that contribute to frames [first, stop)."""
+    spans = [(s, min(s + chunk_frames, total_frames))
+             for s in chunk_starts(total_frames, chunk_frames, overlap_frames)]
+    return [(s, e) for s, e in spans if s < stop and e > first]
+
+
+def _ramp(length: int, overlap_frames: int) -> np.ndarray:
+    i = np.arange(length)
+    return np.minimum(1.0, np.minimum(i + 1, length - i) / (overlap_frames + 1)).astype(np.float32)
+
+
+@torch.inference_mode()
+def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: list[tuple[int, int]],
+                 first: int, stop: int, overlap_frames: int, device: torch.device,
+                 batch_size: int) -> np.ndarray:
+    """Cross-faded mask for frames [first, stop).
+
+    magnitude: (channels, frames, 161) model-scale magnitudes whose frame 0 is
+    file frame ``offset``; it must cover every chunk in ``chunks``.
+    Returns (channels, stop - first, 161) float32.
+    """
+    channels = magnitude.shape[0]
+    out = np.zeros((channels, stop - first, MODEL_N_BINS), dtype=np.float32)
+    weight = np.zeros(stop - first, dtype=np.float32)
+    jobs = [(c, s, e) for s, e in chunks for c in range(channels)]
+    for i in range(0, len(jobs), batch_size):
+        batch = jobs[i : i + batch_size]
+        for length in sorted({e - s for _, s, e in batch}):  # equal lengths batch together
+            group = [(c, s, e) for c, s, e in batch if e - s == length]
+            x = np.stack([magnitude[c, s - offset : e - offset].T for c, s, e in group])
+            mask = model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+            ramp = _ramp(length, overlap_frames)
+            for (c, s, e), m in zip(group, mask):
+                lo, hi = max(s, first), min(e, stop)
+                r = ramp[lo - s : hi - s]
+                out[c, lo - first : hi - first] += m.T[lo - s : hi - s] * r[:, None]
+                if c == 0:
+                    weight[lo - first : hi - first] += r
+    assert (weight > 0).all(), "every frame must be covered by a chunk"
+    return out / weight[None, :, None]

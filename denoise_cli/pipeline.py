@@ -1,0 +1,312 @@
+"""One file: read -> VAD -> noise profile -> subtraction -> mask -> write, plus its report.
+
+The file is streamed in blocks of ``CleanOptions.block_s`` through three passes,
+so memory does not grow with its length:
+
+1. speech: a mono mix, resampled to 16 kHz, through Silero VAD -> segments;
+2. noise: the mean power of the frames outside (guarded) speech, per channel,
+   or minimum statistics over the whole file when there is too little of it;
+3. clean: per block, one STFT per channel at the file's own rate; spectral
+   subtraction gains; the mask model on the low band (0-8 kHz, chunked and
+   cross-faded on a grid fixed by the file length); gains combined, limited
+   and applied; inverse STFT; written to a temporary file renamed at the end.
+
+Every stage depends only on a bounded neighbourhood, so block processing gives
+the same result as processing the whole file at once.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from . import __version__
+from .audio import AtomicWriter, AudioInfo, AudioInput, StreamResampler, output_subtype
+from .config import (
+    MIN_NOISE_S,
+    VAD_SAMPLE_RATE_HZ,
+    CleanOptions,
+)
+from .model import chunks_touching, predict_mask
+from .report import CLEANED, SCHEMA_VERSION, write_json
+from .spectral import (
+    MinimumStatistics,
+    ModelBandMap,
+    NoiseProfileAccumulator,
+    StftGeometry,
+    db,
+    overlap_add,
+    stft_frames,
+    subtraction_gain,
+)
+from .vad import Segment, SileroVad, noise_frames, speech_sample_mask, speech_segments
+from .weights import LoadedModel, load_checkpoint
+
+SPEECH_ONLY_FADE_MS = 5.0  # fades at the joins of --speech-only output
+
+
+@dataclass
+class Models:
+    """What a worker loads once and reuses for every file."""
+
+    vad: SileroVad
+    dns: Optional[LoadedModel]
+    device: torch.device
+
+
+def load_models(opts: CleanOptions, device: torch.device) -> Models:
+    dns = load_checkpoint(opts.model.weights, device) if opts.model.enabled else None
+    return Models(SileroVad(), dns, device)
+
+
+class StageTimer:
+    """Accumulates wall seconds per stage name."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class NoiseProfile:
+    power: np.ndarray  # (channels, bins) mean noise power per STFT bin
+    source: str  # "non-speech" or "minimum-statistics"
+    seconds: float
+
+    def floor_dbfs(self, geo: StftGeometry) -> float:
+        """Noise RMS level relative to full scale (1.0), by Parseval over the bins."""
+        weights = np.full(geo.n_bins, 2.0)
+        weights[0] = weights[-1] = 1.0
+        variance = (self.power * weights).sum(axis=-1) / (geo.n_fft**2 / 2)
+        return float(db(variance.mean()))
+
+
+def find_speech(inp: AudioInput, opts: CleanOptions, vad: SileroVad, timer: StageTimer,
+                block_frames: int) -> list[Segment]:
+    """Pass 1: speech segments of the whole file, in samples at its own rate."""
+    info = inp.info
+    resampler = StreamResampler(info.sample_rate_hz, VAD_SAMPLE_RATE_HZ)
+    vad.reset()
+    probs = []
+    for start in range(0, info.frames, block_frames):
+        with timer("read"):
+            mono = inp.read(start, min(start + block_frames, info.frames)).mean(axis=0)
+        with timer("resample"):
+            audio_16k = resampler.process(mono)
+            if start + block_frames >= info.frames:
+                audio_16k = np.concatenate([audio_16k, resampler.flush()])
+        with timer("vad"):
+            probs.append(vad.feed(audio_16k, final=start + block_frames >= info.frames))
+    with timer("vad"):
+        return speech_segments(np.concatenate(probs), info.frames, info.sample_rate_hz, opts.vad)
+
+
+def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: CleanOptions,
+                   timer: StageTimer, block_frames: int) -> NoiseProfile:
+    """Pass 2: the noise power spectrum, per channel."""
+    info = inp.info
+    total = geo.n_frames(info.frames)
+    guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
+    is_noise = noise_frames(segments, 0, total, geo.hop, guard)
+    noise_s = is_noise.sum() * geo.hop / info.sample_rate_hz
+    fallback = noise_s < MIN_NOISE_S
+    acc = (MinimumStatistics if fallback else NoiseProfileAccumulator)(info.channels, geo)
+    step = max(1, block_frames // geo.hop)
+    for f0 in range(0, total, step):
+        f1 = min(total, f0 + step)
+        if not fallback and not is_noise[f0:f1].any():
+            continue
+        with timer("read"):
+            x = inp.read(*geo.frame_span(f0, f1))
+        with timer("profile"):
+            power = np.abs(stft_frames(x, geo)) ** 2
+            acc.add(power) if fallback else acc.add(power, is_noise[f0:f1])
+    return NoiseProfile(acc.result(), "minimum-statistics" if fallback else "non-speech", acc.seconds)
+
+
+class BlockCleaner:
+    """Pass 3: gains for any range of output samples, the same in blocks as whole."""
+
+    def __init__(self, inp: AudioInput, noise: NoiseProfile, geo: StftGeometry, opts: CleanOptions,
+                 models: Models, timer: StageTimer):
+        self.inp, self.noise, self.geo, self.opts, self.models = inp, noise, geo, opts, models
+        self.timer = timer
+        self.band = ModelBandMap(geo)
+        self.total_frames = geo.n_frames(inp.info.frames)
+        frames_per_s = inp.info.sample_rate_hz / geo.hop
+        self.chunk_frames = max(1, round(opts.model.chunk_s * frames_per_s))
+        self.overlap_frames = min(self.chunk_frames - 1, round(opts.model.overlap_s * frames_per_s))
+        limit = opts.attenuation_limit_db
+        self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
+
+    @property
+    def passthrough(self) -> bool:
+        return not (self.opts.spectral.enabled or self.opts.model.enabled)
+
+    def clean(self, s0: int, s1: int) -> np.ndarray:
+        """Cleaned samples [s0, s1) as (channels, s1 - s0); s0 must be a multiple of hop."""
+        hop = self.geo.hop
+        if self.passthrough:
+            with self.timer("read"):
+                return self.inp.read(s0, s1)
+        first, stop = s0 // hop, min(self.total_frames, -(-s1 // hop) + 1)
+        lo, hi = first, stop
+        chunks = []
+        if self.opts.model.enabled:
+            chunks = chunks_touching(first, stop, self.total_frames, self.chunk_frames, self.overlap_frames)
+            lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
+        with self.timer("read"):
+            x = self.inp.read(*self.geo.frame_span(lo, hi))
+        with self.timer("spectral"):
+            spec = stft_frames(x, self.geo)
+            magnitude = np.abs(spec)
+            gain = np.ones_like(magnitude)
+            if self.opts.spectral.enabled:
+                sp = self.opts.spectral
+                gain = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, sp.floor)
+        if self.opts.model.enabled:
+            with self.timer("model"):
+                model_mag = self.band.to_model(magnitude * gain)
+                mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
+                                    self.overlap_frames, self.models.device, self.opts.model.batch_size)
+                keep = slice(first - lo, stop - lo)
+                gain = gain[:, keep] * self.band.from_model(mask, model_mag[:, keep] ** 2)
+        else:
+            gain = gain[:, first - lo : stop - lo]
+        with self.timer("spectral"):
+            gain = np.maximum(gain, self.min_gain)
+            out = overlap_add(spec[:, first - lo : stop - lo] * gain, self.geo)
+            offset = (first - 1) * hop
+            return out[:, s0 - offset : s1 - offset]
+
+
+class LevelMeter:
+    """Mean power inside speech segments and in guarded non-speech, over all channels."""
+
+    def __init__(self):
+        self.sums = np.zeros(2)
+        self.counts = np.zeros(2)
+
+    def add(self, block: np.ndarray, speech: np.ndarray, noise: np.ndarray) -> None:
+        power = (block.astype(np.float64) ** 2).mean(axis=0)
+        self.sums += power[speech].sum(), power[noise].sum()
+        self.counts += speech.sum(), noise.sum()
+
+    def snr_db(self) -> Optional[float]:
+        if not self.counts.all():
+            return None
+        speech, noise = self.sums / self.counts
+        return round(float(db((max(speech - noise, 1e-20)) / max(noise, 1e-20))), 2)
+
+
+def _fade_envelope(segments: list[Segment], s0: int, s1: int, fade: int) -> np.ndarray:
+    env = np.zeros(s1 - s0, dtype=np.float32)
+    for s in segments:
+        lo, hi = max(s.start, s0), min(s.end, s1)
+        if hi > lo:
+            i = np.arange(lo, hi)
+            env[lo - s0 : hi - s0] = np.minimum(1.0, np.minimum(i - s.start + 1, s.end - i) / fade)
+    return env
+
+
+def output_info(info: AudioInfo, opts: CleanOptions) -> tuple[str, str]:
+    """(container, subtype) of the output for an input."""
+    fmt = opts.output_format.upper() if opts.output_format else info.format
+    return fmt, output_subtype(info, fmt)
+
+
+def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Models,
+               report_path: str | Path | None = None) -> dict:
+    """Clean one file into ``dst`` (written atomically) and return its report.
+
+    The report is also written to ``report_path`` when given. Raises the typed
+    errors of ``errors.py`` for bad inputs and unwritable outputs.
+    """
+    started = time.perf_counter()
+    timer = StageTimer()
+    src, dst = Path(src), Path(dst)
+    with timer("read"):
+        inp = AudioInput(src, cache_s=opts.block_s)
+    with inp:
+        info = inp.info
+        block_frames = max(1, int(opts.block_s * info.sample_rate_hz))
+        geo = StftGeometry(info.sample_rate_hz)
+        segments = find_speech(inp, opts, models.vad, timer, block_frames)
+        noise = estimate_noise(inp, segments, geo, opts, timer, block_frames)
+        cleaner = BlockCleaner(inp, noise, geo, opts, models, timer)
+        fmt, subtype = output_info(info, opts)
+        guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
+        fade = max(1, int(SPEECH_ONLY_FADE_MS * info.sample_rate_hz / 1000))
+        before, after = LevelMeter(), LevelMeter()
+        step = max(geo.hop, block_frames // geo.hop * geo.hop)
+        with AtomicWriter(dst, info.sample_rate_hz, info.channels, fmt, subtype) as writer:
+            for s0 in range(0, info.frames, step):
+                s1 = min(info.frames, s0 + step)
+                out = cleaner.clean(s0, s1)
+                speech = speech_sample_mask(segments, s0, s1)
+                quiet = ~speech_sample_mask(segments, s0, s1, guard)
+                with timer("read"):
+                    before.add(inp.read(s0, s1), speech, quiet)
+                after.add(out, speech, quiet)
+                if opts.speech_only:
+                    out = (out * _fade_envelope(segments, s0, s1, fade))[:, speech]
+                with timer("write"):
+                    writer.write(out)
+    total_s = time.perf_counter() - started
+    report = file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts,
+                         models, timer, total_s)
+    if report_path is not None:
+        write_json(Path(report_path), report)
+    return report
+
+
+def file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts, models,
+                timer, total_s) -> dict:
+    """The per-file report dict (schema in the README)."""
+    rate = info.sample_rate_hz
+    segs, out_t = [], 0
+    for s in segments:
+        entry = {"start_s": round(s.start / rate, 3), "end_s": round(s.end / rate, 3),
+                 "duration_s": round((s.end - s.start) / rate, 3)}
+        if opts.speech_only:
+            entry |= {"output_start_s": round(out_t / rate, 3),
+                      "output_end_s": round((out_t + s.end - s.start) / rate, 3)}
+            out_t += s.end - s.start
+        segs.append(entry)
+    speech_samples = sum(s.end - s.start for s in segments)
+    dns = models.dns if opts.model.enabled else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "denoise_version": __version__,
+        "status": CLEANED,
+        "input": str(src),
+        "output": str(dst),
+        "sample_rate_hz": rate,
+        "channels": info.channels,
+        "duration_s": round(info.duration_s, 3),
+        "input_format": {"container": info.format, "subtype": info.subtype},
+        "output_format": {"container": fmt, "subtype": subtype},
+        "segments": segs,
+        "speech_ratio": round(speech_samples / info.frames, 4),
+        "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3)},
+        "noise_floor_dbfs": round(noise.floor_dbfs(geo), 2),
+        "snr_estimate_db": {"before": before.snr_db(), "after": after.snr_db()},
+        "stages": {"vad": True, "spectral": opts.spectral.enabled, "dns": opts.model.enabled},
+        "settings": asdict(opts),
+        "checkpoint": ({"sha256": dns.sha256, "path": dns.path} if dns else None),
+        "timings_s": {k: round(v, 4) for k, v in timer.seconds.items()} | {"total": round(total_s, 4)},
+        "real_time_factor": round(total_s / info.duration_s, 5),
+    }

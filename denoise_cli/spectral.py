@@ -1,0 +1,258 @@
+"""STFT/ISTFT, noise profiles and spectral subtraction (pure functions on arrays).
+
+Framing: 20 ms windows, 10 ms hop at the file's own sample rate, with a periodic
+sqrt-Hann window for analysis and synthesis. At 50 % overlap the squared window
+sums to exactly one, so the inverse is exact: no gain error, no delay, no length
+drift. Frame ``t`` is centred on sample ``t * hop`` and covers samples
+``[t*hop - hop, t*hop + hop)``; a signal of ``n`` samples has
+``n_frames(n) = ceil(n / hop) + 1`` frames, and every sample is covered by two.
+
+Spectra are arrays of shape (channels, frames, bins), complex64 or float32 power.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.signal import lfilter
+
+from .config import (
+    EPS,
+    HOP_MS,
+    MINSTAT_BIAS,
+    MINSTAT_SMOOTH,
+    MINSTAT_WINDOW_S,
+    MODEL_BIN_HZ,
+    MODEL_N_BINS,
+    MODEL_N_FFT,
+    UPPER_BAND_REF_HZ,
+)
+
+
+@dataclass(frozen=True)
+class StftGeometry:
+    """STFT sizes for one sample rate: hop = 10 ms, window = 2 hops."""
+
+    sample_rate_hz: int
+
+    @property
+    def hop(self) -> int:
+        return max(1, round(self.sample_rate_hz * HOP_MS / 1000))
+
+    @property
+    def n_fft(self) -> int:
+        return 2 * self.hop
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @cached_property
+    def window(self) -> np.ndarray:
+        n = np.arange(self.n_fft)
+        return np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * n / self.n_fft)).astype(np.float32)
+
+    @cached_property
+    def bin_hz(self) -> np.ndarray:
+        return np.arange(self.n_bins) * self.sample_rate_hz / self.n_fft
+
+    def n_frames(self, n_samples: int) -> int:
+        return -(-n_samples // self.hop) + 1
+
+    def frame_span(self, first: int, stop: int) -> tuple[int, int]:
+        """Samples [start, end) that frames [first, stop) read (may reach past the file)."""
+        return (first - 1) * self.hop, stop * self.hop
+
+
+def stft_frames(x: np.ndarray, geo: StftGeometry) -> np.ndarray:
+    """Spectra of consecutive frames of an already-spanned signal.
+
+    x: (channels, (frames + 1) * hop) float32, as given by ``frame_span``.
+    Returns (channels, frames, bins) complex64.
+    """
+    n_frames = x.shape[-1] // geo.hop - 1
+    frames = np.lib.stride_tricks.sliding_window_view(x, geo.n_fft, axis=-1)[..., :: geo.hop, :]
+    frames = frames[..., :n_frames, :] * geo.window
+    return np.fft.rfft(frames, axis=-1).astype(np.complex64)
+
+
+def overlap_add(spec: np.ndarray, geo: StftGeometry) -> np.ndarray:
+    """Inverse of ``stft_frames``: (channels, frames, bins) -> (channels, (frames+1)*hop).
+
+    Only samples [hop, frames*hop) are covered by two frames and exact; the first
+    and last hop are half-windowed.
+    """
+    channels, n_frames, _ = spec.shape
+    frames = np.fft.irfft(spec, n=geo.n_fft, axis=-1).astype(np.float32) * geo.window
+    out = np.zeros((channels, (n_frames + 1) * geo.hop), dtype=np.float32)
+    halves = frames.reshape(channels, n_frames, 2, geo.hop)
+    out[:, : n_frames * geo.hop] += halves[:, :, 0].reshape(channels, -1)
+    out[:, geo.hop :] += halves[:, :, 1].reshape(channels, -1)
+    return out
+
+
+def stft(x: np.ndarray, geo: StftGeometry) -> np.ndarray:
+    """Whole-signal STFT: x (channels, samples) -> (channels, n_frames(samples), bins)."""
+    n = x.shape[-1]
+    n_frames = geo.n_frames(n)
+    padded = np.zeros((x.shape[0], (n_frames + 1) * geo.hop), dtype=np.float32)
+    padded[:, geo.hop : geo.hop + n] = x
+    return stft_frames(padded, geo)
+
+
+def istft(spec: np.ndarray, geo: StftGeometry, n_samples: int) -> np.ndarray:
+    """Whole-signal inverse: (channels, frames, bins) -> (channels, n_samples)."""
+    return overlap_add(spec, geo)[:, geo.hop : geo.hop + n_samples]
+
+
+def subtraction_gain(
+    power: np.ndarray, noise_power: np.ndarray, over_subtraction: float, floor: float
+) -> np.ndarray:
+    """Power spectral subtraction as a gain in [floor, 1].
+
+    power: (channels, frames, bins) noisy power; noise_power: (channels, bins).
+    gain**2 = max(1 - over_subtraction * noise / power, floor**2). With a zero
+    noise profile the gain is exactly 1, so a clean signal passes unchanged.
+    """
+    ratio = noise_power[:, None, :] / np.maximum(power, EPS)
+    gain_sq = np.maximum(1.0 - over_subtraction * ratio, floor * floor)
+    return np.sqrt(gain_sq, dtype=np.float32)
+
+
+class NoiseProfileAccumulator:
+    """Mean noise power per channel and bin over frames marked as noise.
+
+    Feed it blocks with ``add(power, is_noise)``; ``result()`` gives
+    (channels, bins) float32 and ``seconds`` the noise time it averaged.
+    """
+
+    def __init__(self, channels: int, geo: StftGeometry):
+        self.geo = geo
+        self.total = np.zeros((channels, geo.n_bins), dtype=np.float64)
+        self.count = 0
+
+    def add(self, power: np.ndarray, is_noise: np.ndarray) -> None:
+        """power: (channels, frames, bins); is_noise: (frames,) bool."""
+        self.total += power[:, is_noise, :].sum(axis=1)
+        self.count += int(is_noise.sum())
+
+    @property
+    def seconds(self) -> float:
+        return self.count * self.geo.hop / self.geo.sample_rate_hz
+
+    def result(self) -> np.ndarray:
+        return (self.total / max(self.count, 1)).astype(np.float32)
+
+
+class MinimumStatistics:
+    """Noise power from the minima of smoothed power (for files with little pause).
+
+    Power is smoothed recursively over time, its minimum taken in consecutive
+    windows of ``MINSTAT_WINDOW_S``, and the minima averaged and scaled by
+    ``MINSTAT_BIAS``. Windows are aligned to absolute frame numbers, so feeding
+    the file in blocks gives the same result as feeding it whole.
+    """
+
+    def __init__(self, channels: int, geo: StftGeometry):
+        self.geo = geo
+        self.window_frames = max(1, round(MINSTAT_WINDOW_S * geo.sample_rate_hz / geo.hop))
+        self.state = None  # lfilter state of the recursive smoothing
+        self.current_min = np.full((channels, geo.n_bins), np.inf)
+        self.in_window = 0
+        self.minima_sum = np.zeros((channels, geo.n_bins))
+        self.n_minima = 0
+        self.frames_seen = 0
+
+    def add(self, power: np.ndarray) -> None:
+        """power: (channels, frames, bins) for the next frames of the file."""
+        if power.shape[1] == 0:
+            return
+        p = power.astype(np.float64)
+        if self.state is None:  # start the recursion at the first frame's power
+            self.state = MINSTAT_SMOOTH * p[:, :1, :]
+        a = MINSTAT_SMOOTH
+        smoothed, self.state = lfilter([1 - a], [1, -a], p, axis=1, zi=self.state)
+        start = 0
+        while start < smoothed.shape[1]:
+            take = min(self.window_frames - self.in_window, smoothed.shape[1] - start)
+            np.minimum(self.current_min, smoothed[:, start : start + take].min(axis=1), out=self.current_min)
+            self.in_window += take
+            start += take
+            if self.in_window == self.window_frames:
+                self._close_window()
+        self.frames_seen += power.shape[1]
+
+    def _close_window(self) -> None:
+        self.minima_sum += self.current_min
+        self.n_minima += 1
+        self.current_min[:] = np.inf
+        self.in_window = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.frames_seen * self.geo.hop / self.geo.sample_rate_hz
+
+    def result(self) -> np.ndarray:
+        total, count = self.minima_sum.copy(), self.n_minima
+        if self.in_window:
+            total += self.current_min
+            count += 1
+        return (MINSTAT_BIAS * total / max(count, 1)).astype(np.float32)
+
+
+class ModelBandMap:
+    """Maps native-rate STFT bins to the model's 161 bins (0-8 kHz, 50 Hz) and back.
+
+    Magnitudes are scaled by MODEL_N_FFT / n_fft, so a band-limited signal gives
+    the same model features at any sample rate. Model bins above the file's
+    Nyquist frequency (8 kHz files) get zero magnitude. Gains reach native bins
+    above 8 kHz as the power-weighted mean model gain over 4-8 kHz of that frame
+    (speech energy above 8 kHz follows the upper speech band).
+    """
+
+    def __init__(self, geo: StftGeometry):
+        self.geo = geo
+        self.scale = MODEL_N_FFT / geo.n_fft
+        model_hz = np.arange(MODEL_N_BINS) * MODEL_BIN_HZ
+        nyquist = geo.sample_rate_hz / 2
+        self.model_valid = model_hz <= nyquist + 1e-6
+        self.to_model_pos = np.interp(model_hz[self.model_valid], geo.bin_hz, np.arange(geo.n_bins))
+        low = geo.bin_hz <= model_hz[-1] + 1e-6
+        self.native_low = int(low.sum())
+        self.from_model_pos = geo.bin_hz[low] / MODEL_BIN_HZ
+        lo_hz, hi_hz = UPPER_BAND_REF_HZ
+        self.ref_bins = (model_hz >= lo_hz) & (model_hz <= hi_hz) & self.model_valid
+
+    @staticmethod
+    def _take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        i0 = np.minimum(np.floor(pos).astype(int), values.shape[-1] - 1)
+        i1 = np.minimum(i0 + 1, values.shape[-1] - 1)
+        w = (pos - i0).astype(np.float32)
+        return values[..., i0] * (1 - w) + values[..., i1] * w
+
+    def to_model(self, magnitude: np.ndarray) -> np.ndarray:
+        """(..., native bins) magnitude -> (..., 161) model-scale magnitude."""
+        out = np.zeros(magnitude.shape[:-1] + (MODEL_N_BINS,), dtype=np.float32)
+        out[..., self.model_valid] = self._take(magnitude, self.to_model_pos) * self.scale
+        return out
+
+    def from_model(self, gain: np.ndarray, model_power: np.ndarray) -> np.ndarray:
+        """(..., 161) gains -> (..., native bins), extended above 8 kHz.
+
+        model_power: (..., 161) power the gains were computed for (weights the
+        4-8 kHz mean that drives the upper band).
+        """
+        out = np.empty(gain.shape[:-1] + (self.geo.n_bins,), dtype=np.float32)
+        out[..., : self.native_low] = self._take(gain, self.from_model_pos)
+        if self.native_low < self.geo.n_bins:
+            w = model_power[..., self.ref_bins] + EPS
+            upper = (gain[..., self.ref_bins] * w).sum(-1) / w.sum(-1)
+            out[..., self.native_low :] = upper[..., None]
+        return out
+
+
+def db(power: float | np.ndarray) -> float | np.ndarray:
+    """Power ratio to decibels, with a floor at -200 dB."""
+    return 10 * np.log10(np.maximum(power, 1e-20))

@@ -1,0 +1,232 @@
+"""Training the DNS mask model: mixtures -> the pipeline's front end -> mask loss.
+
+Each example is 4 s of clean speech (utterances of one speaker joined with
+random pauses) plus noise (a recording from the noise folder or a synthetic
+generator) at an SNR drawn from ``snr_db_range``, at a random level. The noise
+profile is estimated the way the pipeline does it: the mean power of a further
+stretch of the same noise (the "non-speech spans" of the file) or, for a share
+of examples, minimum statistics over the mixture. The model's input is the
+spectral-subtraction output magnitude, exactly what it sees at run time; the
+loss compares the masked magnitude with the clean one after power-law
+compression (|.|**0.3), which weights quiet speech fairly.
+
+Training is deterministic for a seed (each step draws from its own seeded
+generator) and resumable from ``run_dir/last.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import soundfile as sf
+import torch
+from scipy.signal import resample_poly
+
+from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
+from .errors import UsageError
+from .model import MaskNet, ModelDims
+from .noises import GENERATORS, mix_at_snr
+from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain
+from .weights import save_checkpoint
+
+COMPRESS = 0.3  # power-law compression of magnitudes in the loss
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    speech_dir: str
+    noise_dir: Optional[str]
+    out: str
+    run_dir: str = "runs/dns"
+    steps: int = 6000
+    batch_size: int = 32
+    example_s: float = 4.0
+    profile_s: float = 3.0
+    lr: float = 1e-3
+    snr_db_range: tuple[float, float] = (-5.0, 20.0)
+    level_dbfs_range: tuple[float, float] = (-40.0, -12.0)
+    synthetic_noise_share: float = 0.4
+    minstat_share: float = 0.15
+    valid_examples: int = 128
+    log_every: int = 50
+    checkpoint_every: int = 250
+    seed: int = 0
+    spectral: SpectralOptions = SpectralOptions()
+
+
+def load_folder(folder: str | os.PathLike, by_subfolder: bool) -> list[list[np.ndarray]]:
+    """Every audio file under ``folder`` as 16 kHz mono float32.
+
+    by_subfolder: group files by their first-level subfolder (a speaker); else
+    one group per file. Returns the groups as lists of arrays.
+    """
+    folder = Path(folder)
+    groups: dict[str, list[np.ndarray]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+            continue
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+        audio = audio.mean(axis=1)
+        if rate != MODEL_SAMPLE_RATE_HZ:
+            g = math.gcd(rate, MODEL_SAMPLE_RATE_HZ)
+            audio = resample_poly(audio, MODEL_SAMPLE_RATE_HZ // g, rate // g).astype(np.float32)
+        key = path.relative_to(folder).parts[0] if by_subfolder else str(path)
+        groups.setdefault(key, []).append(audio)
+    if not groups:
+        raise UsageError(f"{folder}: no .wav or .flac files")
+    return list(groups.values())
+
+
+class MixtureMaker:
+    """Draws training examples: (model-scale SS magnitude, clean magnitude), 16 kHz."""
+
+    def __init__(self, speakers, noises, opts: TrainOptions):
+        self.speakers, self.noises, self.opts = speakers, noises, opts
+        self.geo = StftGeometry(MODEL_SAMPLE_RATE_HZ)
+        self.n = int(opts.example_s * MODEL_SAMPLE_RATE_HZ)
+
+    def _speech(self, rng) -> np.ndarray:
+        utterances = self.speakers[rng.integers(len(self.speakers))]
+        parts, total = [], 0
+        parts.append(np.zeros(int(rng.uniform(0, 0.8) * MODEL_SAMPLE_RATE_HZ), np.float32))
+        while total < self.n + MODEL_SAMPLE_RATE_HZ:
+            u = utterances[rng.integers(len(utterances))]
+            gap = np.zeros(int(rng.uniform(0.05, 1.0) * MODEL_SAMPLE_RATE_HZ), np.float32)
+            parts += [u, gap]
+            total += u.size + gap.size
+        x = np.concatenate(parts)
+        start = rng.integers(0, max(1, x.size - self.n))
+        return x[start : start + self.n]
+
+    def _noise(self, rng, n: int) -> np.ndarray:
+        if not self.noises or rng.random() < self.opts.synthetic_noise_share:
+            name = sorted(GENERATORS)[rng.integers(len(GENERATORS))]
+            return GENERATORS[name](rng, n, MODEL_SAMPLE_RATE_HZ)
+        rec = self.noises[rng.integers(len(self.noises))][0]
+        if rec.size < n:
+            rec = np.tile(rec, n // rec.size + 1)
+        start = rng.integers(0, rec.size - n + 1)
+        x = rec[start : start + n]
+        return x / (np.sqrt(np.mean(x * x)) + 1e-8)
+
+    def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Returns (input, target), each (frames, 161) float32."""
+        o = self.opts
+        clean = self._speech(rng)
+        profile_n = int(o.profile_s * MODEL_SAMPLE_RATE_HZ)
+        noise = self._noise(rng, self.n + profile_n)
+        snr = rng.uniform(*o.snr_db_range)
+        noisy_all = mix_at_snr(np.concatenate([clean, np.zeros(profile_n, np.float32)]), noise,
+                               snr, MODEL_SAMPLE_RATE_HZ)
+        peak_level = 10 ** (rng.uniform(*o.level_dbfs_range) / 20) / (np.sqrt(np.mean(clean**2)) + 1e-8)
+        gain = min(peak_level, 0.99 / (np.abs(noisy_all).max() + 1e-8))
+        noisy, context = noisy_all[: self.n] * gain, noisy_all[self.n :] * gain
+        spec = stft(noisy[None], self.geo)
+        power = np.abs(spec) ** 2
+        if rng.random() < o.minstat_share:
+            ms = MinimumStatistics(1, self.geo)
+            ms.add(power)
+            noise_power = ms.result()
+        else:
+            noise_power = (np.abs(stft(context[None], self.geo)) ** 2).mean(axis=1)
+        g = subtraction_gain(power, noise_power, o.spectral.over_subtraction, o.spectral.floor)
+        ss = np.abs(spec[0]) * g[0]
+        target = np.abs(stft((clean * gain)[None], self.geo)[0])
+        return ss.astype(np.float32), target.astype(np.float32)
+
+    def batch(self, seed: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch as (batch, 161, frames) tensors, fully determined by ``seed``."""
+        rng = np.random.default_rng(seed)
+        pairs = [self.example(rng) for _ in range(self.opts.batch_size)]
+        x = torch.from_numpy(np.stack([p[0].T for p in pairs]))
+        y = torch.from_numpy(np.stack([p[1].T for p in pairs]))
+        return x, y
+
+
+def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tensor) -> torch.Tensor:
+    """MSE between compressed masked and clean magnitudes."""
+    est = (mask * noisy_mag + 1e-8) ** COMPRESS
+    ref = (clean_mag + 1e-8) ** COMPRESS
+    return torch.mean((est - ref) ** 2)
+
+
+def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
+    x, _ = maker.batch((seed, "norm"))
+    logp = torch.log10(x.square() + 1e-10)  # (batch, bins, frames)
+    model.feat_mean.copy_(logp.mean(dim=(0, 2)))
+    model.feat_std.copy_(logp.std(dim=(0, 2)).clamp_min(1e-3))
+
+
+def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
+    """Train (or resume) and write the final checkpoint to ``opts.out``; returns its SHA-256."""
+    torch.manual_seed(opts.seed)
+    speakers = load_folder(opts.speech_dir, by_subfolder=True)
+    noises = load_folder(opts.noise_dir, by_subfolder=False) if opts.noise_dir else []
+    speech_s = sum(u.size for s in speakers for u in s) / MODEL_SAMPLE_RATE_HZ
+    noise_s = sum(n[0].size for n in noises) / MODEL_SAMPLE_RATE_HZ
+    log(f"data: {len(speakers)} speakers, {speech_s / 3600:.2f} h speech; "
+        f"{len(noises)} noise recordings, {noise_s / 60:.1f} min, plus {len(GENERATORS)} synthetic kinds")
+    maker = MixtureMaker(speakers, noises, opts)
+    model = MaskNet(ModelDims())
+    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, opts.steps) / opts.steps)))
+    run_dir = Path(opts.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resume = run_dir / "last.pt"
+    step, history = 0, []
+    if resume.exists():
+        state = torch.load(resume, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, history = state["step"], json.loads(state["history"])
+        log(f"resumed from {resume} at step {step}")
+    else:
+        _set_normalisation(model, maker, opts.seed)
+    valid = [maker.batch((opts.seed, "valid", i)) for i in range(max(1, opts.valid_examples // opts.batch_size))]
+    started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
+    running = []
+    while step < opts.steps:
+        model.train()
+        x, y = maker.batch((opts.seed, "train", step))
+        loss = mask_loss(model(x), x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        schedule.step()
+        step += 1
+        running.append(loss.item())
+        if step % opts.log_every == 0 or step == opts.steps:
+            v = validate(model, valid)
+            seconds = elapsed_before + time.time() - started
+            history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
+                            "seconds": seconds})
+            log(f"step {step}/{opts.steps}  train {np.mean(running):.4f}  valid {v:.4f}  "
+                f"lr {schedule.get_last_lr()[0]:.2e}  {seconds / 60:.1f} min")
+            running = []
+        if step % opts.checkpoint_every == 0 or step == opts.steps:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "step": step,
+                        "history": json.dumps(history)}, resume.with_suffix(".tmp"))
+            os.replace(resume.with_suffix(".tmp"), resume)
+    record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir")},
+              "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
+              "noise_recordings": len(noises), "history": history[-1:] if history else [],
+              "torch": torch.__version__}
+    return save_checkpoint(model, opts.out, training=record)
+
+
+@torch.inference_mode()
+def validate(model: MaskNet, batches) -> float:
+    model.eval()
+    return float(np.mean([mask_loss(model(x), x, y).item() for x, y in batches]))

@@ -1,0 +1,112 @@
+"""Silero VAD -> speech segments; their complement (with a guard) -> noise frames.
+
+The model is Silero's TorchScript VAD from the silero-vad wheel (weights inside
+the wheel, nothing downloaded). It runs on 512-sample frames of 16 kHz mono,
+carrying its state across calls, so a file can be fed in blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import torch
+
+from .config import VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE_HZ, VadOptions
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A speech segment in samples of the file's own rate: [start, end)."""
+
+    start: int
+    end: int
+
+
+def _import_silero():
+    """Import silero_vad without letting it change torch's process-wide thread count."""
+    threads = torch.get_num_threads()
+    try:
+        from silero_vad import get_speech_timestamps_from_probs
+        from silero_vad.utils_vad import init_jit_model
+    finally:
+        torch.set_num_threads(threads)
+    return init_jit_model, get_speech_timestamps_from_probs
+
+
+class SileroVad:
+    """Streaming speech probabilities, one per 32 ms frame of 16 kHz audio."""
+
+    def __init__(self):
+        init_jit_model, _ = _import_silero()
+        path = resources.files("silero_vad.data") / "silero_vad.jit"
+        self.model = init_jit_model(str(path))
+        self.reset()
+
+    def reset(self) -> None:
+        self.model.reset_states()
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    @torch.inference_mode()
+    def feed(self, audio_16k: np.ndarray, final: bool = False) -> np.ndarray:
+        """Speech probabilities for the whole frames now available.
+
+        audio_16k: (samples,) float32 mono. With ``final``, a last partial frame
+        is zero-padded. Returns (frames,) float32.
+        """
+        data = np.concatenate([self._pending, audio_16k])
+        whole = len(data) // VAD_FRAME_SAMPLES * VAD_FRAME_SAMPLES
+        if final and whole < len(data):
+            data = np.concatenate([data, np.zeros(VAD_FRAME_SAMPLES - len(data) + whole, np.float32)])
+            whole = len(data)
+        self._pending = data[whole:]
+        frames = torch.from_numpy(np.ascontiguousarray(data[:whole])).view(-1, VAD_FRAME_SAMPLES)
+        return np.array([self.model(f[None], VAD_SAMPLE_RATE_HZ).item() for f in frames],
+                        dtype=np.float32)
+
+
+def speech_segments(probs: np.ndarray, n_samples: int, sample_rate_hz: int,
+                    opts: VadOptions) -> list[Segment]:
+    """Segments from per-frame probabilities, in samples at ``sample_rate_hz``.
+
+    n_samples: the file's length at its own rate (segments are clipped to it).
+    """
+    _, from_probs = _import_silero()
+    n_16k = int(round(n_samples * VAD_SAMPLE_RATE_HZ / sample_rate_hz))
+    stamps = from_probs(
+        [float(p) for p in probs], sampling_rate=VAD_SAMPLE_RATE_HZ, threshold=opts.threshold,
+        min_speech_duration_ms=opts.min_speech_ms, min_silence_duration_ms=opts.min_silence_ms,
+        speech_pad_ms=opts.speech_pad_ms, audio_length_samples=n_16k)
+    scale = sample_rate_hz / VAD_SAMPLE_RATE_HZ
+    segments = []
+    for s in stamps:
+        start, end = int(round(s["start"] * scale)), min(n_samples, int(round(s["end"] * scale)))
+        if end > start:
+            segments.append(Segment(start, end))
+    return segments
+
+
+def speech_sample_mask(segments: list[Segment], start: int, stop: int, guard: int = 0) -> np.ndarray:
+    """(stop - start,) bool: True inside a segment widened by ``guard`` samples."""
+    mask = np.zeros(stop - start, dtype=bool)
+    for s in segments:
+        lo, hi = max(s.start - guard, start), min(s.end + guard, stop)
+        if hi > lo:
+            mask[lo - start : hi - start] = True
+    return mask
+
+
+def noise_frames(segments: list[Segment], first: int, stop: int, hop: int, guard: int) -> np.ndarray:
+    """(stop - first,) bool: frames whose whole window lies outside guarded speech.
+
+    Frame t covers samples [t*hop - hop, t*hop + hop).
+    """
+    speech = np.zeros(stop - first, dtype=bool)
+    for s in segments:
+        # frames whose window overlaps [s.start - guard, s.end + guard)
+        lo = max(first, (s.start - guard - hop) // hop + 1)
+        hi = min(stop, (s.end + guard + hop - 1) // hop + 1)
+        if hi > lo:
+            speech[lo - first : hi - first] = True
+    return ~speech

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Rebuild the speech/noise data set under data/ from Debian packages (see scripts/DATA.md).
+# Needs: apt-get (Debian bookworm sources), dpkg-deb, ffmpeg, unzip, and .venv/bin/python
+# (numpy, soundfile). Rerunnable: existing downloads/extractions/outputs are skipped.
+# data/READY is written as soon as a minimal usable set exists; the run then extends it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=data
+PY=${PY:-.venv/bin/python}
+NPROC=$(nproc)
+mkdir -p $D/debs $D/raw
+
+SPEECH_PKGS="asterisk-core-sounds-en-g722 asterisk-core-sounds-es-g722 asterisk-core-sounds-it-g722
+  asterisk-core-sounds-ru-g722 asterisk-core-sounds-fr-g722 tuxpaint-stamps-default klettres-data"
+NOISE_PKGS="lincity-ng-data widelands-data supertux-data lmms-common sound-theme-freedesktop tuxpaint-data
+  hedgewars-data extremetuxracer-data trigger-rally-data wesnoth-1.16-data megaglest-data xmoto-data
+  frozen-bubble-data tuxtype-data hydrogen-drumkits"
+
+fetch() {  # fetch PKG... : download .deb into data/debs and extract into data/raw/<pkg>
+  for p in "$@"; do
+    ls $D/debs/${p}_*.deb >/dev/null 2>&1 || (cd $D/debs && apt-get download -q "$p" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    [ -e $D/raw/$p/.done ] || { mkdir -p $D/raw/$p && dpkg -x $D/debs/${p}_*.deb $D/raw/$p && touch $D/raw/$p/.done; }
+  done
+}
+
+# conv SRC DST RATE [FMT]: decode to mono PCM16 WAV at RATE (skip if DST exists; drop if < 0.5 s)
+conv() {
+  local src=$1 dst=$2 rate=$3 fmt=${4:-}
+  [ -e "$dst" ] && return 0
+  mkdir -p "$(dirname "$dst")"
+  ffmpeg -nostdin -v error -y ${fmt:+-f $fmt} -i "$src" -ac 1 -ar "$rate" -c:a pcm_s16le \
+    -map_metadata -1 -fflags +bitexact -f wav "$dst.tmp" || { rm -f "$dst.tmp"; return 0; }
+  # 44-byte header + 2 bytes/sample: drop anything shorter than 0.5 s
+  if [ "$(stat -c %s "$dst.tmp")" -lt $((44 + rate)) ]; then rm -f "$dst.tmp"; else mv "$dst.tmp" "$dst"; fi
+}
+export -f conv
+
+# run_jobs: read "SRC<TAB>DST<TAB>RATE<TAB>FMT" lines on stdin, convert in parallel
+run_jobs() { tr '\n' '\0' | xargs -0 -r -P "$NPROC" -I{} bash -c 'IFS=$'"'\t'"' read -r s d r f <<< "$1"; conv "$s" "$d" "$r" "$f"' _ {}; }
+
+AST=usr/share/asterisk/sounds
+# asterisk LANG VOICE SPLIT SPEAKER: G.722 (16 kHz wideband) prompts -> data/speech/SPLIT/SPEAKER/LANG_<path>.wav
+asterisk() {
+  local dir=$D/raw/asterisk-core-sounds-$1-g722/$AST/$2
+  find "$dir" -name '*.g722' | sort | while read -r f; do
+    r=${f#$dir/}; r=${r//\//_}; printf '%s\t%s\t16000\tg722\n' "$f" "$D/speech/$3/$4/$1_${r%.g722}.wav"; done
+}
+# tuxpaint LANG SPLIT SPEAKER: spoken stamp descriptions (44.1 kHz ogg)
+tuxpaint() {
+  local dir=$D/raw/tuxpaint-stamps-default/usr/share/tuxpaint/stamps
+  find "$dir" -name "*_desc_$1.ogg" | sort | while read -r f; do
+    r=${f#$dir/}; r=${r//\//_}; r=${r%.ogg}.wav
+    printf '%s\t%s\t16000\t\n' "$f" "$D/speech/$2/$3/$r"
+    [ "$2" = heldout ] && printf '%s\t%s\t44100\t\n' "$f" "$D/speech_fullband/$2/$3/$r"
+  done
+}
+# klettres LANG: spoken letters/syllables (train only)
+klettres() {
+  local dir=$D/raw/klettres-data/usr/share/klettres/$1
+  find "$dir" -name '*.ogg' | sort | while read -r f; do
+    r=${f#$dir/}; r=${r//\//_}; printf '%s\t%s\t16000\t\n' "$f" "$D/speech/train/klettres_$1/${r%.ogg}.wav"; done
+}
+
+# noise SPLIT PKG FIND-ARGS...: real noise/ambience/music -> data/noise/SPLIT/<pkg>__<name>.wav (+48 kHz for heldout)
+noise() {
+  local split=$1 pkg=$2; shift 2
+  find $D/raw/$pkg "$@" | sort | while read -r f; do
+    n=$(basename "${f%.*}"); n=${pkg}__$(basename "$(dirname "$f")")_$n.wav
+    printf '%s\t%s\t16000\t\n' "$f" "$D/noise/$split/$n"
+    [ "$split" = heldout ] && printf '%s\t%s\t48000\t\n' "$f" "$D/noise_fullband/$split/$n"
+  done
+}
+A=(-type f \( -name '*.wav' -o -name '*.ogg' -o -name '*.oga' -o -name '*.flac' \))
+
+# ---------- stage 1: minimal set (asterisk speech, core noise) ----------
+fetch $SPEECH_PKGS
+fetch $NOISE_PKGS
+[ -e $D/raw/trigger-rally-data/sounds ] || unzip -q -o $D/raw/trigger-rally-data/usr/share/games/trigger-rally/data.zip 'sounds/*.wav' -x 'sounds/codriver/*' -d $D/raw/trigger-rally-data
+
+{
+  asterisk en en_US_f_Allison  train   asterisk_allison   # same voice talent records en and es
+  asterisk es es_MX_f_Allison  train   asterisk_allison
+  asterisk it it_IT_m_Carlo    train   asterisk_carlo
+  asterisk ru ru_RU_f_IvrvoiceRU train asterisk_ivrvoice_ru
+  asterisk fr fr_CA_f_June     heldout asterisk_june
+} | run_jobs
+
+{ # TRAIN noise: industry/traffic/crowd/household (lincity), workshop machines + wildlife (widelands),
+  # music, rain/lava/saw (supertux), drum/bass loops (lmms), desktop sounds, stamp sound effects
+  noise train lincity-ng-data "${A[@]}"
+  noise train widelands-data "${A[@]}" \( -path '*/sound/*' -o -name 'ingame_0[0-4]*' \) ! -path '*/music/menu*'
+  noise train supertux-data "${A[@]}" \( -path '*/sounds/*' -o -name 'forest.ogg' -o -name 'cave.ogg' -o -name 'theme.ogg' \)
+  noise train lmms-common "${A[@]}" \( -path '*/beats/*' -o -path '*/bassloops/*' -o -path '*/effects/*' \)
+  noise train sound-theme-freedesktop "${A[@]}"
+  noise train tuxpaint-data "${A[@]}" -path '*/sounds/*'
+  noise train hedgewars-data "${A[@]}" \( -path '*/Music/*' -o -path '*/Data/Sounds/*' \) ! -path '*/voices/*'
+  noise train extremetuxracer-data "${A[@]}"
+  noise train tuxpaint-stamps-default "${A[@]}" -name '*.ogg' ! -name '*_desc*' ! -regex '.*_[a-z][a-z]\(_[A-Z][A-Z]\)?\.ogg'
+  # HELDOUT noise: other packages only (engine/wind/gravel, ambience, rain, crowd, music)
+  noise heldout trigger-rally-data -path '*/sounds/*.wav'
+  noise heldout wesnoth-1.16-data "${A[@]}" -path '*/sounds/ambient/*'
+  noise heldout megaglest-data "${A[@]}" -path '*/tilesets/*/sounds/*'
+  noise heldout lmms-common "${A[@]}" -name 'raving_crowd01.ogg'
+  noise heldout xmoto-data "${A[@]}"
+  noise heldout frozen-bubble-data "${A[@]}" -name 'frozen-mainzik*'
+  noise heldout tuxtype-data "${A[@]}" \( -name 'cheer.wav' -o -name 'amidst_the_raindrops.ogg' \)
+} | run_jobs
+
+$PY scripts/data_tools.py mix      # babble (per split) + click/drum-hit tracks
+$PY scripts/data_tools.py manifest
+touch $D/READY
+echo "minimal set ready"
+
+# ---------- stage 2: extend with more real speakers (tuxpaint, klettres) ----------
+{
+  for l in fr ro ca es be el da lt nl; do tuxpaint $l train tuxpaint_$l; done
+  tuxpaint ru heldout tuxpaint_ru   # Edwin Veber
+  tuxpaint bg heldout tuxpaint_bg   # Krasimir Petkov
+  for l in ar cs da de en en_GB es fr he hu it lt ml nb nds nl pt_BR ru tn uk; do klettres $l; done
+} | run_jobs
+$PY scripts/data_tools.py mix
+$PY scripts/data_tools.py manifest
+echo "done: $(cat $D/MANIFEST.json | $PY -c 'import json,sys; m=json.load(sys.stdin); print({k: round(v["total_seconds"]/3600, 2) for k, v in m["splits"].items()}, "hours")')"
