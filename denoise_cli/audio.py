@@ -6,6 +6,7 @@ Samples are float32 arrays of shape (channels, samples) everywhere in the packag
 from __future__ import annotations
 
 import math
+import re
 import os
 import struct
 import tempfile
@@ -134,8 +135,10 @@ class AudioInput:
 
 
 def _short(exc: Exception) -> str:
+    """libsndfile's reason without the file name it repeats ("Error opening '...': ")."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return text.removeprefix("Error opening ").strip()
+    text = re.sub(r"^Error opening\s*", "", text)
+    return re.sub(r"^'.*?':\s*", "", text).strip().rstrip(".")
 
 
 def resample_ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
