@@ -29,6 +29,7 @@ import soundfile as sf
 import torch
 from scipy.signal import resample_poly
 
+from .batch import walk_audio
 from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
 from .errors import UsageError
 from .model import MaskNet, ModelDims
@@ -37,7 +38,6 @@ from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain
 from .weights import save_checkpoint
 
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
-AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,7 @@ def load_folder(folder: str | os.PathLike, by_subfolder: bool) -> list[list[np.n
     """
     folder = Path(folder)
     groups: dict[str, list[np.ndarray]] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
-            continue
+    for path in walk_audio(folder):
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
         if rate != MODEL_SAMPLE_RATE_HZ:
@@ -159,7 +157,7 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
 
 
 def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
-    x, _ = maker.batch((seed, "norm"))
+    x, _ = maker.batch((seed, 1))
     logp = torch.log10(x.square() + 1e-10)  # (batch, bins, frames)
     model.feat_mean.copy_(logp.mean(dim=(0, 2)))
     model.feat_std.copy_(logp.std(dim=(0, 2)).clamp_min(1e-3))
@@ -192,12 +190,12 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         log(f"resumed from {resume} at step {step}")
     else:
         _set_normalisation(model, maker, opts.seed)
-    valid = [maker.batch((opts.seed, "valid", i)) for i in range(max(1, opts.valid_examples // opts.batch_size))]
+    valid = [maker.batch((opts.seed, 2, i)) for i in range(max(1, opts.valid_examples // opts.batch_size))]
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
     while step < opts.steps:
         model.train()
-        x, y = maker.batch((opts.seed, "train", step))
+        x, y = maker.batch((opts.seed, 3, step))
         loss = mask_loss(model(x), x, y)
         optimizer.zero_grad()
         loss.backward()

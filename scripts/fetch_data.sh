@@ -25,18 +25,19 @@ fetch() {  # fetch PKG... : download .deb into data/debs and extract into data/r
 
 # conv SRC DST RATE [FMT]: decode to mono PCM16 WAV at RATE (skip if DST exists; drop if < 0.5 s)
 conv() {
-  local src=$1 dst=$2 rate=$3 fmt=${4:-}
+  local src=$1 dst=$2 rate=$3 fmt=${4:-} tmp=$2.$$.tmp
   [ -e "$dst" ] && return 0
   mkdir -p "$(dirname "$dst")"
   ffmpeg -nostdin -v error -y ${fmt:+-f $fmt} -i "$src" -ac 1 -ar "$rate" -c:a pcm_s16le \
-    -map_metadata -1 -fflags +bitexact -f wav "$dst.tmp" || { rm -f "$dst.tmp"; return 0; }
+    -map_metadata -1 -fflags +bitexact -f wav "$tmp" || { rm -f "$tmp"; return 0; }
   # 44-byte header + 2 bytes/sample: drop anything shorter than 0.5 s
-  if [ "$(stat -c %s "$dst.tmp")" -lt $((44 + rate)) ]; then rm -f "$dst.tmp"; else mv "$dst.tmp" "$dst"; fi
+  if [ "$(stat -c %s "$tmp")" -lt $((44 + rate)) ]; then rm -f "$tmp"; else mv "$tmp" "$dst"; fi
+  return 0
 }
 export -f conv
 
 # run_jobs: read "SRC<TAB>DST<TAB>RATE<TAB>FMT" lines on stdin, convert in parallel
-run_jobs() { tr '\n' '\0' | xargs -0 -r -P "$NPROC" -I{} bash -c 'IFS=$'"'\t'"' read -r s d r f <<< "$1"; conv "$s" "$d" "$r" "$f"' _ {}; }
+run_jobs() { tr '\n' '\0' | xargs -0 -r -P "$NPROC" -I{} bash -c 'IFS=$'"'\t'"' read -r s d r f <<< "$1"; conv "$s" "$d" "$r" "$f"' _ {} || true; }
 
 AST=usr/share/asterisk/sounds
 # asterisk LANG VOICE SPLIT SPEAKER: G.722 (16 kHz wideband) prompts -> data/speech/SPLIT/SPEAKER/LANG_<path>.wav
@@ -51,7 +52,7 @@ tuxpaint() {
   find "$dir" -name "*_desc_$1.ogg" | sort | while read -r f; do
     r=${f#$dir/}; r=${r//\//_}; r=${r%.ogg}.wav
     printf '%s\t%s\t16000\t\n' "$f" "$D/speech/$2/$3/$r"
-    [ "$2" = heldout ] && printf '%s\t%s\t44100\t\n' "$f" "$D/speech_fullband/$2/$3/$r"
+    if [ "$2" = heldout ]; then printf '%s\t%s\t44100\t\n' "$f" "$D/speech_fullband/$2/$3/$r"; fi
   done
 }
 # klettres LANG: spoken letters/syllables (train only)
@@ -65,9 +66,10 @@ klettres() {
 noise() {
   local split=$1 pkg=$2; shift 2
   find $D/raw/$pkg "$@" | sort | while read -r f; do
-    n=$(basename "${f%.*}"); n=${pkg}__$(basename "$(dirname "$f")")_$n.wav
+    n=$(echo "${f%.*}" | awk -F/ '{print $(NF-2)"_"$(NF-1)"_"$NF}')  # last 3 path parts
+    n=${pkg}__${n// /-}.wav
     printf '%s\t%s\t16000\t\n' "$f" "$D/noise/$split/$n"
-    [ "$split" = heldout ] && printf '%s\t%s\t48000\t\n' "$f" "$D/noise_fullband/$split/$n"
+    if [ "$split" = heldout ]; then printf '%s\t%s\t48000\t\n' "$f" "$D/noise_fullband/$split/$n"; fi
   done
 }
 A=(-type f \( -name '*.wav' -o -name '*.ogg' -o -name '*.oga' -o -name '*.flac' \))
@@ -93,13 +95,15 @@ fetch $NOISE_PKGS
   noise train lmms-common "${A[@]}" \( -path '*/beats/*' -o -path '*/bassloops/*' -o -path '*/effects/*' \)
   noise train sound-theme-freedesktop "${A[@]}"
   noise train tuxpaint-data "${A[@]}" -path '*/sounds/*'
-  noise train hedgewars-data "${A[@]}" \( -path '*/Music/*' -o -path '*/Data/Sounds/*' \) ! -path '*/voices/*'
+  noise train hedgewars-data "${A[@]}" \( -path '*/Music/*' -o -path '*/Data/Sounds/*' \) ! -path '*/voices/*' \
+    ! -name 'hell_*' ! -name 'Yoohoo*' ! -name 'hogchant*' ! -name 'suddendeath*' ! -name 'extratime*' ! -name 'homerun*'
   noise train extremetuxracer-data "${A[@]}"
-  noise train tuxpaint-stamps-default "${A[@]}" -name '*.ogg' ! -name '*_desc*' ! -regex '.*_[a-z][a-z]\(_[A-Z][A-Z]\)?\.ogg'
+  noise train tuxpaint-stamps-default "${A[@]}" -name '*.ogg' ! -name '*_desc*' ! -regex '.*_[a-z][a-z]\(_[A-Z][A-Z]\)?\.ogg' \
+    ! -path '*/symbols/*' ! -path '*/military/*' ! -path '*/hanukkah/*' ! -path '*/alphabets/*'  # spoken words
   # HELDOUT noise: other packages only (engine/wind/gravel, ambience, rain, crowd, music)
   noise heldout trigger-rally-data -path '*/sounds/*.wav'
   noise heldout wesnoth-1.16-data "${A[@]}" -path '*/sounds/ambient/*'
-  noise heldout megaglest-data "${A[@]}" -path '*/tilesets/*/sounds/*'
+  noise heldout megaglest-data "${A[@]}" -path '*/tilesets/*/sounds/*' ! -name 'good_morning*'
   noise heldout lmms-common "${A[@]}" -name 'raving_crowd01.ogg'
   noise heldout xmoto-data "${A[@]}"
   noise heldout frozen-bubble-data "${A[@]}" -name 'frozen-mainzik*'
@@ -113,10 +117,10 @@ echo "minimal set ready"
 
 # ---------- stage 2: extend with more real speakers (tuxpaint, klettres) ----------
 {
-  for l in fr ro ca es be el da lt nl; do tuxpaint $l train tuxpaint_$l; done
   tuxpaint ru heldout tuxpaint_ru   # Edwin Veber
   tuxpaint bg heldout tuxpaint_bg   # Krasimir Petkov
-  for l in ar cs da de en en_GB es fr he hu it lt ml nb nds nl pt_BR ru tn uk; do klettres $l; done
+  for l in fr ro ca es be el da lt nl; do tuxpaint $l train tuxpaint_$l; done
+  for l in ar cs da de en en_GB es fr he hu it lt ml nb nds nl pt_BR tn uk; do klettres $l; done  # (ru skipped: held-out language)
 } | run_jobs
 $PY scripts/data_tools.py mix
 $PY scripts/data_tools.py manifest

@@ -1,0 +1,210 @@
+"""Reading (with its errors), stream resampling and atomic writing."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from conftest import read_audio, temp_leftovers, write_audio
+from denoise_cli.audio import (
+    AtomicWriter,
+    AudioInfo,
+    AudioInput,
+    StreamResampler,
+    output_subtype,
+    resample_ratio,
+)
+from denoise_cli.errors import AudioContentError, AudioReadError, OutputError
+
+
+# --- StreamResampler ----------------------------------------------------------------------
+@pytest.mark.parametrize("rate_in,rate_out", [
+    (48_000, 16_000), (44_100, 16_000), (22_050, 16_000), (8_000, 16_000), (16_000, 16_000), (11_025, 16_000),
+])
+def test_stream_resampler_in_random_blocks_equals_resample_poly_on_the_whole(rate_in, rate_out):
+    rng = np.random.default_rng(rate_in)
+    x = rng.standard_normal(int(1.37 * rate_in)).astype(np.float32)
+    up, down = resample_ratio(rate_in, rate_out)
+    expected = resample_poly(x, up, down)
+    rs = StreamResampler(rate_in, rate_out)
+    pieces, pos = [], 0
+    while pos < x.size:
+        n = int(rng.choice([1, 7, 100, 999, 4096, 20_000]))
+        pieces.append(rs.process(x[pos : pos + n]))
+        pos += n
+    pieces.append(rs.flush())
+    got = np.concatenate(pieces)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_stream_resampler_single_block_and_tiny_input():
+    x = np.random.default_rng(0).standard_normal(5).astype(np.float32)
+    rs = StreamResampler(48_000, 16_000)
+    got = np.concatenate([rs.process(x), rs.flush()])
+    expected = resample_poly(x, 1, 3)
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, atol=1e-6)
+
+
+# --- output subtype ----------------------------------------------------------------------------
+@pytest.mark.parametrize("subtype,fmt,expected", [
+    ("PCM_16", "WAV", "PCM_16"),
+    ("PCM_24", "WAV", "PCM_24"),
+    ("PCM_32", "WAV", "PCM_32"),
+    ("FLOAT", "WAV", "FLOAT"),
+    ("DOUBLE", "WAV", "DOUBLE"),
+    ("PCM_U8", "WAV", "PCM_U8"),
+    ("PCM_16", "FLAC", "PCM_16"),
+    ("PCM_24", "FLAC", "PCM_24"),
+    ("PCM_S8", "FLAC", "PCM_S8"),
+    ("FLOAT", "FLAC", "PCM_24"),  # FLAC cannot hold floats: the nearest it can
+    ("DOUBLE", "FLAC", "PCM_24"),
+    ("PCM_32", "FLAC", "PCM_24"),
+    ("PCM_U8", "FLAC", "PCM_16"),
+    ("PCM_S8", "WAV", "PCM_16"),
+])
+def test_output_subtype_rules(subtype, fmt, expected):
+    info = AudioInfo(16_000, 1, 100, "WAV", subtype)
+    assert output_subtype(info, fmt) == expected
+
+
+# --- AtomicWriter ------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("FLAC", "PCM_24")])
+def test_atomic_writer_writes_the_requested_subtype(tmp_path, fmt, subtype):
+    dst = tmp_path / "sub" / ("out.wav" if fmt == "WAV" else "out.flac")
+    x = (0.5 * np.random.default_rng(0).standard_normal((2, 1000))).clip(-1, 1).astype(np.float32)
+    with AtomicWriter(dst, 22_050, 2, fmt, subtype) as w:
+        w.write(x[:, :300])
+        w.write(x[:, 300:])
+    info = sf.info(str(dst))
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == (fmt, subtype, 22_050, 2, 1000)
+    y, _ = read_audio(dst)
+    tol = {"PCM_16": 1 / 32768, "PCM_24": 1 / 2**23, "FLOAT": 0}[subtype]
+    assert np.abs(y - x).max() <= tol
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_atomic_writer_clips_integer_output(tmp_path):
+    dst = tmp_path / "out.wav"
+    with AtomicWriter(dst, 16_000, 1, "WAV", "PCM_16") as w:
+        w.write(np.array([[2.0, -3.0, 0.5]], np.float32))
+    y, _ = read_audio(dst, dtype="int16")
+    assert y[0].tolist() == [32767, -32768, 16384]
+
+
+def test_atomic_writer_leaves_nothing_on_exception(tmp_path):
+    dst = tmp_path / "out.wav"
+    with pytest.raises(RuntimeError, match="boom"):
+        with AtomicWriter(dst, 16_000, 1, "WAV", "PCM_16") as w:
+            w.write(np.zeros((1, 100), np.float32))
+            assert len(temp_leftovers(tmp_path)) == 1  # writing goes to a temporary file
+            raise RuntimeError("boom")
+    assert not dst.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_writer_keeps_an_existing_output_on_exception(tmp_path):
+    dst = write_audio(tmp_path / "out.wav", np.full(50, 0.25, np.float32), 16_000)
+    before = dst.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        with AtomicWriter(dst, 16_000, 1, "WAV", "PCM_16") as w:
+            w.write(np.zeros((1, 100), np.float32))
+            raise KeyboardInterrupt
+    assert dst.read_bytes() == before
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_atomic_writer_folder_in_the_way_is_an_output_error(tmp_path):
+    (tmp_path / "sub").write_text("a file where a folder should be")
+    with pytest.raises(OutputError, match=r"cannot write .*sub"):
+        with AtomicWriter(tmp_path / "sub" / "out.wav", 16_000, 1, "WAV", "PCM_16"):
+            pass
+
+
+def test_atomic_writer_output_mode_follows_umask(tmp_path):
+    dst = tmp_path / "out.wav"
+    old = os.umask(0o022)
+    try:
+        with AtomicWriter(dst, 16_000, 1, "WAV", "PCM_16") as w:
+            w.write(np.zeros((1, 10), np.float32))
+    finally:
+        os.umask(old)
+    assert dst.stat().st_mode & 0o777 == 0o644
+
+
+# --- AudioInput: reads ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cache_s", [0.0, 100.0])
+def test_audio_input_reads_ranges_with_zeros_outside(tmp_path, cache_s):
+    x = (0.3 * np.random.default_rng(0).standard_normal((2, 1000))).astype(np.float32)
+    path = write_audio(tmp_path / "a.wav", x, 8_000, "FLOAT")
+    with AudioInput(path, cache_s=cache_s) as inp:
+        assert inp.info == AudioInfo(8_000, 2, 1000, "WAV", "FLOAT")
+        got = inp.read(-10, 1010)
+        assert got.shape == (2, 1020)
+        assert np.all(got[:, :10] == 0) and np.all(got[:, -10:] == 0)
+        assert np.array_equal(got[:, 10:-10], x)
+        assert np.array_equal(np.concatenate(list(inp.blocks(300)), axis=1), x)
+
+
+# --- AudioInput: errors ---------------------------------------------------------------------------
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AudioReadError, match=r"^empty file \(0 bytes\)$"):
+        AudioInput(path)
+
+
+def test_text_file_named_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("these are my notes, not audio\n" * 20)
+    with pytest.raises(AudioReadError, match=r"^not readable as audio \(.+\)$") as err:
+        AudioInput(path)
+    assert str(path) not in str(err.value)  # the CLI adds the name once, not twice
+
+
+def test_truncated_wav(tmp_path):
+    full = write_audio(tmp_path / "full.wav", np.zeros(16_000, np.float32), 16_000)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioReadError, match=r"^truncated: header declares 32000 bytes of audio, file holds 159\d\d$"):
+        AudioInput(cut)
+
+
+def test_zero_frames(tmp_path):
+    path = write_audio(tmp_path / "zero.wav", np.zeros(0, np.float32), 16_000)
+    with pytest.raises(AudioContentError, match=r"^no audio samples \(0 frames\)$"):
+        AudioInput(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("cache_s", [0.0, 100.0])
+def test_non_finite_samples(tmp_path, bad, cache_s):
+    x = np.zeros((2, 16_000), np.float32)
+    x[1, 12_000] = bad
+    path = write_audio(tmp_path / "bad.wav", x, 16_000, "FLOAT")
+    with pytest.raises(AudioContentError, match=r"^NaN or infinite sample at 0\.750 s$"):
+        with AudioInput(path, cache_s=cache_s) as inp:
+            inp.read(0, 16_000)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read a chmod 000 file")
+def test_unreadable_file(tmp_path):
+    path = write_audio(tmp_path / "locked.wav", np.zeros(100, np.float32), 16_000)
+    path.chmod(0)
+    try:
+        with pytest.raises(AudioReadError, match=r"^permission denied$"):
+            AudioInput(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_unsupported_container(tmp_path):
+    path = write_audio(tmp_path / "a.wav", np.zeros(100, np.float32), 16_000, "PCM_16", fmt="AIFF")
+    with pytest.raises(AudioReadError, match=r"^unsupported container AIFF \(WAV and FLAC only\)$"):
+        AudioInput(path)

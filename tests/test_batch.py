@@ -1,0 +1,150 @@
+"""Walking inputs, planning outputs, and the library entry point clean_paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import temp_leftovers, tree_hashes, voiced, write_audio
+from denoise_cli.batch import STATE_NAME, clean_paths, plan_jobs, remove_temporaries, walk_audio
+from denoise_cli.config import CleanOptions, ModelOptions, RunOptions
+from denoise_cli.errors import UsageError
+
+
+def _touch_audio(path: Path) -> Path:
+    fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+    return write_audio(path, np.zeros(160, np.float32), 16_000, "PCM_16", fmt=fmt)
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    root = tmp_path / "in"
+    for rel in ["a.wav", "B.WAV", "sub/c.Flac", "sub/deeper/d.flac", ".hidden.wav", ".git/e.wav",
+                "sub/.cache/f.wav", "out/g.wav", "z/h.wav"]:
+        _touch_audio(root / rel)
+    (root / "notes.txt").write_text("not audio")
+    (root / "sub" / "song.mp3").write_bytes(b"ID3")
+    (root / "sub" / "loop").symlink_to(root / "sub")  # a link loop is walked once
+    return root
+
+
+def test_walk_audio_finds_audio_case_insensitively_and_skips_hidden(tree):
+    found = [str(p.relative_to(tree)) for p in walk_audio(tree, exclude=[tree / "out"])]
+    assert found == ["B.WAV", "a.wav", "sub/c.Flac", "sub/deeper/d.flac", "z/h.wav"]
+
+
+def test_plan_jobs_mirrors_relative_paths(tree, tmp_path):
+    out = tmp_path / "cleaned"
+    jobs = plan_jobs([tree, tree / "out" / "g.wav"], out, CleanOptions(), RunOptions())
+    assert [(str(j.input.relative_to(tmp_path)), str(j.output.relative_to(out)), str(j.report.relative_to(out)))
+            for j in jobs] == [
+        ("in/B.WAV", "B.WAV", "B.WAV.json"),
+        ("in/a.wav", "a.wav", "a.wav.json"),
+        ("in/out/g.wav", "out/g.wav", "out/g.wav.json"),  # "out" is an ordinary folder here
+        ("in/sub/c.Flac", "sub/c.Flac", "sub/c.Flac.json"),
+        ("in/sub/deeper/d.flac", "sub/deeper/d.flac", "sub/deeper/d.flac.json"),
+        ("in/z/h.wav", "z/h.wav", "z/h.wav.json"),
+        ("in/out/g.wav", "g.wav", "g.wav.json"),
+    ]
+    assert all(j.duration_s == pytest.approx(0.01) for j in jobs)
+
+
+def test_plan_jobs_with_format_and_report_dir(tree, tmp_path):
+    out, reports = tmp_path / "cleaned", tmp_path / "reports"
+    jobs = plan_jobs([tree / "sub"], out, CleanOptions(output_format="flac"),
+                     RunOptions(report_dir=str(reports)))
+    assert [str(j.output.relative_to(out)) for j in jobs] == ["c.flac", "deeper/d.flac"]
+    assert [str(j.report.relative_to(reports)) for j in jobs] == ["c.flac.json", "deeper/d.flac.json"]
+    assert all(j.report is None for j in plan_jobs([tree / "sub"], out, CleanOptions(),
+                                                     RunOptions(write_report=False)))
+
+
+def test_output_folder_inside_the_input_folder_is_not_walked(tree):
+    jobs = plan_jobs([tree], tree / "out", CleanOptions(), RunOptions())
+    assert "out/g.wav" not in [str(j.input.relative_to(tree)) for j in jobs]
+    assert len(jobs) == 5
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", r"nope: no such file or folder$"),
+    ("out_is_input_folder", r"the output folder is an input; choose another folder$"),
+    ("out_is_input_file", r"a\.wav: (the output folder is an input; choose another folder|exists and is not a folder)$"),
+    ("no_audio", r"^nothing to do: no \.wav or \.flac files in the inputs$"),
+    ("not_audio_file", r"notes\.txt: not a \.wav or \.flac file$"),
+    ("same_output", r"a\.wav and .*a\.wav would both be written to .*a\.wav$"),
+    ("no_inputs", r"^no inputs given$"),
+])
+def test_plan_jobs_usage_errors(tree, tmp_path, case, message):
+    other = tmp_path / "other"
+    _touch_audio(other / "a.wav")
+    (tmp_path / "empty").mkdir()
+    inputs, out = {
+        "missing": ([tree / "nope"], tmp_path / "o"),
+        "out_is_input_folder": ([tree], tree),
+        "out_is_input_file": ([tree / "a.wav"], tree / "a.wav"),
+        "no_audio": ([tmp_path / "empty"], tmp_path / "o"),
+        "not_audio_file": ([tree / "notes.txt"], tmp_path / "o"),
+        "same_output": ([tree / "a.wav", other / "a.wav"], tmp_path / "o"),
+        "no_inputs": ([], tmp_path / "o"),
+    }[case]
+    with pytest.raises(UsageError, match=message):
+        plan_jobs(inputs, out, CleanOptions(), RunOptions())
+
+
+def test_remove_temporaries_removes_only_temporaries(tmp_path):
+    keep = [tmp_path / "a.wav", tmp_path / "x.denoise-tmp.wav", tmp_path / "sub" / "b.json"]
+    gone = [tmp_path / ".a.wav.abc123.denoise-tmp", tmp_path / "sub" / ".b.json.xyz.denoise-tmp"]
+    for p in keep + gone:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    assert remove_temporaries(tmp_path) == 2
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in gone)
+
+
+# --- clean_paths from Python ----------------------------------------------------------------------------
+@pytest.fixture
+def small_inputs(tmp_path) -> Path:
+    root = tmp_path / "in"
+    rng = np.random.default_rng(0)
+    write_audio(root / "a.wav", voiced(0.8, 16_000) + 0.01 * rng.standard_normal(12_800), 16_000)
+    write_audio(root / "sub" / "b.flac", np.stack([voiced(0.6, 22_050, 200)] * 2), 22_050, "PCM_24")
+    return root
+
+
+def test_clean_paths_from_python(small_inputs, tmp_path, clean_opts):
+    before = tree_hashes(small_inputs)
+    out = tmp_path / "out"
+    seen = []
+    report = clean_paths([small_inputs], out, clean_opts, RunOptions(jobs=1),
+                         on_start=lambda jobs: seen.append(len(jobs)), on_outcome=lambda o: seen.append(o.status))
+    assert report.return_code == 0
+    assert seen == [2, "cleaned", "cleaned"]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        STATE_NAME, "a.wav", "a.wav.json", "denoise-run.json", "sub/b.flac", "sub/b.flac.json"]
+    summary = json.loads((out / "denoise-run.json").read_text())
+    assert (summary["cleaned"], summary["skipped"], summary["failed"], summary["exit_code"]) == (2, 0, 0, 0)
+    assert summary["audio_s_cleaned"] == pytest.approx(1.4, abs=1e-3)
+    assert tree_hashes(small_inputs) == before
+    assert temp_leftovers(tmp_path) == []
+    # the second run has nothing to do
+    again = clean_paths([small_inputs], out, clean_opts, RunOptions(jobs=1))
+    assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
+    assert again.return_code == 0
+
+
+def test_clean_paths_missing_checkpoint_is_a_usage_error(small_inputs, tmp_path):
+    opts = CleanOptions(model=ModelOptions(weights=str(tmp_path / "nope.pt")))
+    with pytest.raises(UsageError, match=r"nope\.pt: no such checkpoint"):
+        clean_paths([small_inputs], tmp_path / "out", opts, RunOptions(jobs=1))
+    assert not (tmp_path / "out").exists()
+
+
+def test_fingerprint_ignores_block_size_but_not_settings():
+    base = CleanOptions()
+    assert base.fingerprint("x") == CleanOptions(block_s=1.0).fingerprint("x")
+    assert base.fingerprint("x") != base.fingerprint("y")
+    assert base.fingerprint("x") != CleanOptions(attenuation_limit_db=6.0).fingerprint("x")
+    assert len(base.fingerprint(None)) == 16

@@ -1,0 +1,391 @@
+"""`denoise clean` as a user runs it: exit codes, messages, skipping, reports, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, read_audio, temp_leftovers, tree_hashes, voiced, write_audio
+from denoise_cli import __version__
+from denoise_cli.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _restore_sigterm():
+    """`denoise clean` installs a SIGTERM handler; keep it out of the test process."""
+    old = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
+def denoise(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    """Three short files: 16 kHz mono WAV, 44.1 kHz stereo 24-bit FLAC, 8 kHz WAV."""
+    root = tmp_path / "in"
+    rng = np.random.default_rng(0)
+    write_audio(root / "a.wav", voiced(0.8, 16_000) + 0.01 * rng.standard_normal(12_800), 16_000)
+    write_audio(root / "sub" / "b.flac", np.stack([voiced(0.6, 44_100, 200), voiced(0.6, 44_100, 150)]),
+                44_100, "PCM_24")
+    write_audio(root / "C.WAV", voiced(0.5, 8_000, 110) + 0.01 * rng.standard_normal(4_000), 8_000)
+    return root
+
+
+OUTPUTS = ["C.WAV", "a.wav", "sub/b.flac"]
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "denoise-run.json").read_text())
+
+
+# --- help, version, usage errors ----------------------------------------------------------------
+def test_version():
+    result = denoise("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"denoise {__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["clean", "--help"]])
+def test_help_lists_the_exit_codes(args):
+    result = denoise(*args)
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "Exit codes" in text
+    for code, word in [("0", "cleaned"), ("1", "failed"), ("2", "usage"), ("130", "interrupted"),
+                       ("143", "terminated")]:
+        assert re.search(rf"\b{code}\b[^;]*{word}", text, re.I), (code, word)
+
+
+def test_no_arguments_shows_help_and_is_a_usage_error():
+    result = denoise()
+    assert result.exit_code == 2
+    assert "clean" in result.output
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--bogus"], r"No such option"),
+    (["--jobs", "-1"], r"-1"),
+    (["--format", "mp3"], r"mp3"),
+    (["--vad-threshold", "2"], r"2"),
+])
+def test_bad_options_are_usage_errors(inputs, tmp_path, extra, message):
+    result = denoise("clean", inputs, tmp_path / "out", *extra)
+    assert result.exit_code == 2
+    assert re.search(message, result.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_path_is_a_usage_error(inputs):
+    result = denoise("clean", inputs)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: give at least one INPUT and an OUTPUT_DIR"
+
+
+@pytest.mark.parametrize("case", ["missing", "out_is_input_folder", "out_is_input_file", "no_audio",
+                                  "missing_weights", "cuda"])
+def test_path_usage_errors(inputs, tmp_path, random_weights, case):
+    (tmp_path / "empty").mkdir()
+    args, expected = {
+        "missing": ([tmp_path / "nope", tmp_path / "out"], f"error: {tmp_path / 'nope'}: no such file or folder"),
+        "out_is_input_folder": ([inputs, inputs], f"error: {inputs}: the output folder is an input"),
+        "out_is_input_file": ([inputs / "a.wav", inputs / "a.wav"], f"error: {inputs / 'a.wav'}: "),
+        "no_audio": ([tmp_path / "empty", tmp_path / "out"], "error: nothing to do: no .wav or .flac files"),
+        "missing_weights": ([inputs, tmp_path / "out", "--weights", tmp_path / "w.pt"],
+                            f"error: {tmp_path / 'w.pt'}: no such checkpoint"),
+        "cuda": ([inputs, tmp_path / "out", "--device", "cuda"], "error: --device cuda: no CUDA device"),
+    }[case]
+    if case == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("a CUDA device is available")
+    before = tree_hashes(inputs)
+    result = denoise("clean", *args, "-j", "1", "--weights", random_weights) if case != "missing_weights" \
+        else denoise("clean", *args, "-j", "1")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(expected), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert tree_hashes(inputs) == before
+    assert not (tmp_path / "out").exists()
+
+
+# --- a normal run, re-runs and what decides skipping -----------------------------------------------
+def test_clean_folder_then_rerun_skips_and_changes_redo(inputs, tmp_path, random_weights):
+    out = tmp_path / "out"
+    before = tree_hashes(inputs)
+    base = ["clean", inputs, out, "-j", "1", "--weights", random_weights]
+
+    result = denoise(*base)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("3 cleaned, 0 skipped, 0 failed")
+    for rel in OUTPUTS:
+        assert any(line.startswith(f"cleaned {inputs / rel} -> {out / rel} (") for line in lines), rel
+    assert _files(out) == sorted([".denoise-state.json", "denoise-run.json"] + OUTPUTS +
+                                 [r + ".json" for r in OUTPUTS])
+    for rel in OUTPUTS:
+        a, rate_a = read_audio(inputs / rel)
+        b, rate_b = read_audio(out / rel)
+        assert (rate_a, a.shape) == (rate_b, b.shape)
+    report = json.loads((out / "a.wav.json").read_text())
+    assert report["input"] == str(inputs / "a.wav") and report["output"] == str(out / "a.wav")
+    mtimes = {rel: (out / rel).stat().st_mtime_ns for rel in OUTPUTS}
+
+    # the same command again: everything up to date, nothing rewritten
+    result = denoise(*base)
+    assert result.exit_code == 0
+    assert [f["status"] for f in _summary(out)["files"]] == ["skipped"] * 3
+    assert {rel: (out / rel).stat().st_mtime_ns for rel in OUTPUTS} == mtimes
+    assert "0 cleaned, 3 skipped, 0 failed" in result.stderr
+
+    # --overwrite redoes everything
+    result = denoise(*base, "--overwrite")
+    assert result.exit_code == 0
+    assert [f["status"] for f in _summary(out)["files"]] == ["cleaned"] * 3
+
+    # a changed setting redoes everything
+    result = denoise(*base, "--over-subtraction", "2.0")
+    assert result.exit_code == 0
+    assert [f["status"] for f in _summary(out)["files"]] == ["cleaned"] * 3
+    result = denoise(*base, "--over-subtraction", "2.0")
+    assert [f["status"] for f in _summary(out)["files"]] == ["skipped"] * 3
+
+    # a touched input is redone, the others are not
+    st = (inputs / "a.wav").stat()
+    os.utime(inputs / "a.wav", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    before["a.wav"] = tree_hashes(inputs)["a.wav"]
+    result = denoise(*base, "--over-subtraction", "2.0")
+    assert result.exit_code == 0
+    statuses = {Path(f["input"]).name: f["status"] for f in _summary(out)["files"]}
+    assert statuses == {"a.wav": "cleaned", "b.flac": "skipped", "C.WAV": "skipped"}
+
+    # a deleted report is remade
+    (out / "C.WAV.json").unlink()
+    result = denoise(*base, "--over-subtraction", "2.0")
+    statuses = {Path(f["input"]).name: f["status"] for f in _summary(out)["files"]}
+    assert statuses == {"a.wav": "skipped", "b.flac": "skipped", "C.WAV": "cleaned"}
+    assert (out / "C.WAV.json").exists()
+
+    assert tree_hashes(inputs) == before
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_json_summary_on_stdout(inputs, tmp_path, random_weights):
+    out = tmp_path / "out"
+    result = denoise("clean", inputs / "a.wav", out, "-j", "1", "--weights", random_weights, "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    assert summary == _summary(out)
+    assert (summary["cleaned"], summary["failed"], summary["exit_code"]) == (1, 0, 0)
+    assert summary["files"][0]["output"] == str(out / "a.wav")
+    assert summary["audio_s_cleaned"] == pytest.approx(0.8)
+
+
+def test_quiet_prints_nothing_on_success(inputs, tmp_path, random_weights):
+    result = denoise("clean", inputs, tmp_path / "out", "-j", "1", "--weights", random_weights, "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "out" / "a.wav").exists()
+
+
+def test_verbose_describes_each_file(inputs, tmp_path, random_weights):
+    result = denoise("clean", inputs / "a.wav", tmp_path / "out", "-j", "1", "--weights", random_weights, "-v")
+    assert result.exit_code == 0
+    assert re.search(r"segments, speech \d+%, noise from (non-speech|minimum-statistics), SNR", result.stderr)
+
+
+def test_report_dir_and_no_report(inputs, tmp_path, random_weights):
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights, "--report-dir", reports)
+    assert result.exit_code == 0
+    assert _files(reports) == sorted(r + ".json" for r in OUTPUTS)
+    assert not list(out.rglob("*.wav.json")) and not list(out.rglob("*.flac.json"))
+    assert (out / "denoise-run.json").exists()
+    assert json.loads((reports / "sub" / "b.flac.json").read_text())["output"] == str(out / "sub" / "b.flac")
+
+    out2 = tmp_path / "out2"
+    result = denoise("clean", inputs, out2, "-j", "1", "--weights", random_weights, "--no-report")
+    assert result.exit_code == 0
+    assert _files(out2) == sorted([".denoise-state.json", "denoise-run.json"] + OUTPUTS)
+
+
+def test_format_flac_and_speech_only_flags(inputs, tmp_path, random_weights):
+    out = tmp_path / "out"
+    result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights, "--format", "flac",
+                     "--no-dns", "--atten-limit-db", "12")
+    assert result.exit_code == 0
+    assert _files(out) == sorted([".denoise-state.json", "denoise-run.json", "C.flac", "C.flac.json",
+                                  "a.flac", "a.flac.json", "sub/b.flac", "sub/b.flac.json"])
+    report = json.loads((out / "a.flac.json").read_text())
+    assert report["output_format"] == {"container": "FLAC", "subtype": "PCM_16"}
+    assert report["settings"]["attenuation_limit_db"] == 12.0
+    assert report["stages"]["dns"] is False and report["checkpoint"] is None
+
+
+def test_output_folder_inside_the_input_folder(inputs, random_weights):
+    out = inputs / "cleaned"
+    for _ in range(2):  # the second run must not take the first run's outputs as inputs
+        result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights)
+        assert result.exit_code == 0, result.output
+    assert sorted(Path(f["input"]).name for f in _summary(out)["files"]) == ["C.WAV", "a.wav", "b.flac"]
+    assert not (out / "cleaned").exists()
+
+
+def test_parallel_jobs_give_the_same_outputs(inputs, tmp_path, random_weights):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert denoise("clean", inputs, one, "-j", "1", "--weights", random_weights).exit_code == 0
+    result = denoise("clean", inputs, two, "-j", "2", "--weights", random_weights)
+    assert result.exit_code == 0, result.output
+    assert _summary(two)["cleaned"] == 3
+    for rel in OUTPUTS:
+        a, _ = read_audio(one / rel, "int32")
+        b, _ = read_audio(two / rel, "int32")
+        assert a.shape == b.shape
+        lsb = 2 ** (32 - (24 if rel.endswith(".flac") else 16))
+        assert np.abs(a.astype(np.int64) - b).max() <= lsb, rel
+    assert temp_leftovers(tmp_path) == []
+
+
+# --- failures -------------------------------------------------------------------------------------------
+def test_one_bad_file_fails_alone(inputs, tmp_path, random_weights):
+    (inputs / "bad.wav").write_text("not audio at all\n" * 50)
+    before = tree_hashes(inputs)
+    out = tmp_path / "out"
+    result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights)
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == [f"error: {inputs / 'bad.wav'}: not readable as audio (Format not recognised)"]
+    assert "3 cleaned, 0 skipped, 1 failed" in result.stderr
+    for rel in OUTPUTS:
+        assert (out / rel).exists()
+    assert not (out / "bad.wav").exists() and not (out / "bad.wav.json").exists()
+    failed = [f for f in _summary(out)["files"] if f["status"] == "failed"]
+    assert failed == [{"input": str(inputs / "bad.wav"), "output": str(out / "bad.wav"), "status": "failed",
+                       "reason": "not readable as audio (Format not recognised)", "duration_s": 0.0,
+                       "seconds": failed[0]["seconds"]}]
+    assert _summary(out)["exit_code"] == 1
+    assert tree_hashes(inputs) == before
+    assert temp_leftovers(tmp_path) == []
+    # the failed file is tried again on the next run; the good ones are skipped
+    result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights)
+    assert result.exit_code == 1
+    assert sorted(f["status"] for f in _summary(out)["files"]) == ["failed", "skipped", "skipped", "skipped"]
+
+
+def test_output_that_cannot_be_written_fails_with_a_message(inputs, tmp_path, random_weights):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("a file where the folder sub/ should go")
+    result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights)
+    assert result.exit_code == 1
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1
+    assert re.fullmatch(rf"error: {re.escape(str(inputs / 'sub' / 'b.flac'))}: cannot write "
+                        rf"{re.escape(str(out / 'sub'))} \(.+\)", lines[0]), lines[0]
+    assert (out / "a.wav").exists() and (out / "C.WAV").exists()
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_corrupt_checkpoint_fails_each_file_with_one_line(inputs, tmp_path):
+    weights = tmp_path / "broken.pt"
+    weights.write_bytes(b"\x00not a checkpoint" * 100)
+    result = denoise("clean", inputs, tmp_path / "out", "-j", "1", "--weights", weights)
+    assert result.exit_code == 1
+    lines = error_lines(result.stderr)
+    assert len(lines) == 3
+    for line in lines:
+        assert f"{weights}: not a usable denoise checkpoint" in line
+    # one line per failed file plus the summary: the reason must not spill over several lines
+    assert len(result.stderr.strip().splitlines()) == 4, result.stderr
+
+
+# --- the installed command, end to end -----------------------------------------------------------
+def _run(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "denoise_cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, **kw)
+
+
+def test_subprocess_exit_codes(inputs, tmp_path, random_weights):
+    ok = _run("clean", inputs / "a.wav", tmp_path / "out", "-j", "1", "--weights", random_weights)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "out" / "a.wav").exists()
+    usage = _run("clean", tmp_path / "nope.wav", tmp_path / "out2")
+    assert usage.returncode == 2
+    assert usage.stderr.strip() == f"error: {tmp_path / 'nope.wav'}: no such file or folder"
+    (inputs / "zero.wav").write_bytes(b"")
+    failed = _run("clean", inputs / "zero.wav", inputs / "a.wav", tmp_path / "out3", "-j", "1",
+                  "--weights", random_weights, "-q")
+    assert failed.returncode == 1
+    assert failed.stderr.strip() == f"error: {inputs / 'zero.wav'}: empty file (0 bytes)"
+    assert failed.stdout == ""
+    assert (tmp_path / "out3" / "a.wav").exists()
+
+
+@pytest.fixture(scope="module")
+def long_inputs(tmp_path_factory) -> Path:
+    """Five 20 s files, long enough that a signal arrives while one of them is being cleaned."""
+    root = tmp_path_factory.mktemp("long") / "in"
+    rng = np.random.default_rng(9)
+    for name in "abcde":
+        x = np.tile(voiced(2.0, 16_000, 120 + 10 * "abcde".index(name)), 10)
+        write_audio(root / f"{name}.wav", x + 0.01 * rng.standard_normal(x.size), 16_000)
+    return root
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, sig, code):
+    out = tmp_path / "out"
+    before = tree_hashes(long_inputs)
+    proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out),
+                             "-j", "1", "--weights", random_weights],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "a.wav.json").exists():  # the first file is done (its report comes last)
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the first output never appeared"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, stderr
+    summary = _summary(out)
+    assert summary["interrupted"] is True
+    assert summary["files"][0]["input"] == str(long_inputs / "a.wav")
+    assert summary["files"][0]["status"] == "cleaned"
+    assert summary["cleaned"] < 5
+    a, _ = read_audio(out / "a.wav")
+    assert a.shape == (1, 20 * 16_000)
+    for name in "bcde":  # nothing half-written
+        done = (out / f"{name}.wav").exists()
+        assert done == any(f["input"].endswith(f"{name}.wav") and f["status"] == "cleaned" for f in summary["files"])
+    assert temp_leftovers(out) == []
+    assert tree_hashes(long_inputs) == before
+    assert "interrupted" in stderr
+    # the next run finishes the work, skipping what was done
+    assert summary["exit_code"] == code  # the run summary records the exit code the process returned

@@ -1,0 +1,175 @@
+"""The mask network, its chunk grid and cross-faded inference, and checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from denoise_cli.config import MODEL_N_BINS
+from denoise_cli.errors import CheckpointError
+from denoise_cli.model import MaskNet, ModelDims, _ramp, chunk_starts, chunks_touching, predict_mask
+from denoise_cli.weights import FEATURES, default_checkpoint_path, file_sha256, load_checkpoint, save_checkpoint
+
+CPU = torch.device("cpu")
+SHIPPED = default_checkpoint_path()
+needs_shipped = pytest.mark.skipif(not SHIPPED.exists(), reason=f"packaged checkpoint {SHIPPED} not built yet")
+
+
+@pytest.fixture(scope="module")
+def net(random_weights) -> MaskNet:
+    return load_checkpoint(random_weights).model
+
+
+def test_mask_shape_and_range(net):
+    x = torch.rand(3, MODEL_N_BINS, 57)
+    with torch.inference_mode():
+        m = net(x)
+    assert m.shape == x.shape
+    assert torch.all(m > 0) and torch.all(m < 1)
+
+
+# --- chunk grid --------------------------------------------------------------------------
+@pytest.mark.parametrize("total", [1, 5, 99, 100, 101, 175, 176, 1000, 1003])
+@pytest.mark.parametrize("chunk,overlap", [(100, 25), (100, 0), (100, 99), (7, 3), (1, 0)])
+def test_chunk_starts_cover_everything(total, chunk, overlap):
+    starts = chunk_starts(total, chunk, overlap)
+    assert starts[0] == 0
+    assert starts == sorted(set(starts))
+    covered = np.zeros(total, bool)
+    for s in starts:
+        covered[s : min(s + chunk, total)] = True
+        assert min(s + chunk, total) - s == min(chunk, total)  # every chunk is full length
+    assert covered.all()
+    for a, b in zip(starts, starts[1:]):
+        assert b - a <= chunk - overlap  # neighbours overlap by at least ``overlap``
+    # every frame gets a positive cross-fade weight
+    weight = np.zeros(total, np.float32)
+    for s in starts:
+        e = min(s + chunk, total)
+        weight[s:e] += _ramp(e - s, overlap)
+    assert (weight > 0).all()
+
+
+def test_chunks_touching_is_the_chunks_overlapping_the_range():
+    total, chunk, overlap = 1000, 100, 25
+    spans = [(s, min(s + chunk, total)) for s in chunk_starts(total, chunk, overlap)]
+    for first, stop in [(0, 1), (0, 1000), (74, 76), (500, 640), (999, 1000)]:
+        got = chunks_touching(first, stop, total, chunk, overlap)
+        assert got == [(s, e) for s, e in spans if s < stop and e > first]
+        assert got and got[0][0] <= first and got[-1][1] >= stop
+
+
+# --- chunked inference: blocks equal whole ---------------------------------------------------
+@pytest.fixture(scope="module")
+def small_net() -> MaskNet:
+    torch.manual_seed(0)
+    return MaskNet(ModelDims(conv_channels=24, lstm_hidden=12)).eval()
+
+
+@pytest.mark.parametrize("total,chunk,overlap,block,which", [
+    (430, 100, 25, 70, "net"), (430, 100, 25, 13, "small_net"), (90, 100, 25, 33, "small_net"),
+    (301, 40, 39, 57, "small_net"), (301, 40, 10, 1, "small_net")])
+def test_predict_mask_in_blocks_equals_whole(request, total, chunk, overlap, block, which):
+    net = request.getfixturevalue(which)
+    rng = np.random.default_rng(total)
+    mag = (rng.random((2, total, MODEL_N_BINS)) * 10 ** rng.uniform(-4, 0, (1, total, 1))).astype(np.float32)
+    chunks = chunks_touching(0, total, total, chunk, overlap)
+    whole = predict_mask(net, mag, 0, chunks, 0, total, overlap, CPU, batch_size=16)
+    assert whole.shape == (2, total, MODEL_N_BINS)
+    assert np.all((whole > 0) & (whole < 1))
+    for first in range(0, total, block):
+        stop = min(total, first + block)
+        touching = chunks_touching(first, stop, total, chunk, overlap)
+        lo, hi = touching[0][0], touching[-1][1]
+        part = predict_mask(net, mag[:, lo:hi], lo, touching, first, stop, overlap, CPU, batch_size=3)
+        assert np.abs(part - whole[:, first:stop]).max() < 1e-5, (first, stop)
+
+
+def test_predict_mask_without_overlap_is_the_model_on_each_chunk(net):
+    rng = np.random.default_rng(0)
+    mag = rng.random((1, 200, MODEL_N_BINS)).astype(np.float32)
+    chunks = chunks_touching(0, 200, 200, 100, 0)
+    got = predict_mask(net, mag, 0, chunks, 0, 200, 0, CPU, batch_size=16)
+    with torch.inference_mode():
+        for s, e in chunks:
+            ref = net(torch.from_numpy(mag[:, s:e].transpose(0, 2, 1).copy())).numpy()[0].T
+            assert np.abs(got[0, s:e] - ref).max() < 1e-5
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+def test_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(5)
+    model = MaskNet(ModelDims(conv_channels=32, lstm_hidden=16, kernel_size=3))
+    with torch.no_grad():
+        model.feat_mean.fill_(-3.0)
+        model.feat_std.fill_(2.0)
+    path = tmp_path / "m.pt"
+    sha = save_checkpoint(model, path, training={"steps": 3})
+    assert sha == file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    assert raw["dims"] == {"n_bins": 161, "conv_channels": 32, "lstm_hidden": 16, "kernel_size": 3}
+    assert raw["features"] == FEATURES
+    loaded = load_checkpoint(path)
+    assert loaded.sha256 == sha and loaded.path == str(path) and loaded.training == {"steps": 3}
+    assert not loaded.model.training
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[k], v), k
+    x = torch.rand(2, MODEL_N_BINS, 40)
+    with torch.inference_mode():
+        assert torch.equal(loaded.model(x), model.eval()(x))
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match=r"nope\.pt: no such checkpoint$"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "pickle"])
+def test_corrupt_checkpoint(tmp_path, random_weights, damage):
+    path = tmp_path / "bad.pt"
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a checkpoint" * 100)
+    elif damage == "truncated":
+        data = open(random_weights, "rb").read()
+        path.write_bytes(data[: len(data) // 2])
+    else:  # a pickle that would run code: weights_only must refuse it
+        torch.save({"dims": {}, "evil": hashlib.sha256}, path)
+    with pytest.raises(CheckpointError, match=r"(?s)bad\.pt: not a usable denoise checkpoint \(.+\)") as err:
+        load_checkpoint(path)
+    # the CLI prints this as one line of an error report: no newlines, no terminal escapes
+    message = str(err.value)
+    assert "\n" not in message and "\x1b" not in message, message
+
+
+def test_checkpoint_of_other_features_is_refused(tmp_path):
+    path = tmp_path / "m.pt"
+    torch.save({"dims": ModelDims().to_dict(), "state_dict": MaskNet().state_dict(),
+                "features": {"sample_rate_hz": 8000, "window_ms": 32, "hop_ms": 16}}, path)
+    with pytest.raises(CheckpointError, match=r"m\.pt: trained on features .*8000.*this version uses"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_with_wrong_shapes_is_refused(tmp_path):
+    path = tmp_path / "m.pt"
+    state = MaskNet(ModelDims(conv_channels=8)).state_dict()
+    torch.save({"dims": ModelDims().to_dict(), "state_dict": state, "features": FEATURES}, path)
+    with pytest.raises(CheckpointError, match=r"not a usable denoise checkpoint"):
+        load_checkpoint(path)
+
+
+# --- the packaged model (only once it has been trained) ----------------------------------------------
+@needs_shipped
+def test_shipped_checkpoint_loads_weights_only_and_is_small():
+    assert SHIPPED.stat().st_size < 10 * 2**20
+    raw = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    assert raw["features"] == FEATURES
+    assert raw["dims"]["n_bins"] == MODEL_N_BINS == 161
+    loaded = load_checkpoint()
+    assert loaded.sha256 == file_sha256(SHIPPED)
+    assert loaded.model.dims.n_bins == 161
+    # trained normalisation, not the zero/one placeholders of a fresh net
+    assert not torch.all(loaded.model.feat_mean == 0)
