@@ -32,12 +32,20 @@ sample-audio: data
 eval-set: data
 	$(PY) scripts/make_eval_set.py
 
-train: data
-	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train \
-		--out denoise_cli/assets/dns.pt --run-dir runs/dns --steps $(or $(STEPS),4000)
+# The speakers and steps of the shipped checkpoint (see README: "The mask model").
+SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_ca,tuxpaint_fr,tuxpaint_ro
+STEPS    ?= 2000
 
+train: data
+	$(DENOISE) train --speech-dir data/speech/train --speakers $(SPEAKERS) --noise-dir data/noise/train \
+		--out denoise_cli/assets/dns.pt --run-dir runs/dns --steps $(STEPS) --batch-size 32 --seed 0 --threads 1
+
+# Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set
-	$(PY) scripts/evaluate_heldout.py
+	$(DENOISE) clean data/eval/noisy out/eval/spectral --no-dns --overwrite --quiet
+	$(DENOISE) clean data/eval/noisy out/eval/full --overwrite --quiet
+	$(DENOISE) eval data/eval/clean out/eval/spectral out/eval/full --noisy data/eval/noisy \
+		--index data/eval/index.json --out docs/heldout.json
 
 clean-out:
 	rm -rf out/

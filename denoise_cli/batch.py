@@ -19,7 +19,7 @@ import soundfile as sf
 
 from .audio import TEMP_MARKER, write_text_atomic
 from .config import CleanOptions, RunOptions
-from .errors import DenoiseError, OutputError, UsageError
+from .errors import DenoiseError, OutputError, Terminated, UsageError
 from .report import CLEANED, FAILED, SKIPPED, FileOutcome, RunReport
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -135,9 +135,13 @@ class State:
         return {"input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns, "settings": fingerprint}
 
     def up_to_date(self, job: Job, fingerprint: str) -> bool:
-        """The output exists, is newer than its input, and was made from this input and settings."""
+        """The output exists and was made from an input of this size and mtime, with these settings.
+
+        The recorded input mtime, not a comparison of clocks, decides: a changed
+        input is redone even when its new mtime is older than the output's.
+        """
         try:
-            if job.output.stat().st_mtime_ns < job.input.stat().st_mtime_ns:
+            if not job.output.is_file():
                 return False
             if job.report is not None and not job.report.exists():
                 return False
@@ -253,8 +257,9 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
             if outcome.status == CLEANED:
                 state.record(job, fingerprint)
             on_outcome and on_outcome(outcome)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         report.interrupted = True
+        report.terminated = isinstance(exc, Terminated)
         remove_temporaries(out)
     finally:
         report.wall_s = time.perf_counter() - started

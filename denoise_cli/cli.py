@@ -17,10 +17,9 @@ import typer
 
 from . import __version__
 from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
-from .errors import DenoiseError, UsageError
-from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .errors import DenoiseError, Terminated, UsageError
+from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
-EXIT_TERMINATED = 143
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 every file cleaned or up to date; 1 at least one file failed (the others "
@@ -48,17 +47,8 @@ class Format(str, Enum):
     flac = "flac"
 
 
-_signals = {"terminated": False}
-
-
 def _on_sigterm(signum, frame):
-    """SIGTERM is delivered as an interrupt, so the same clean-up runs; the exit code says 143."""
-    _signals["terminated"] = True
-    raise KeyboardInterrupt()
-
-
-def _interrupt_code() -> int:
-    return EXIT_TERMINATED if _signals["terminated"] else EXIT_INTERRUPTED
+    raise Terminated()
 
 
 def _version(value: bool):
@@ -152,15 +142,17 @@ def clean(
     except DenoiseError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_FAILED)
+    except Terminated:
+        raise typer.Exit(EXIT_TERMINATED)
     except KeyboardInterrupt:
-        raise typer.Exit(_interrupt_code())
+        raise typer.Exit(EXIT_INTERRUPTED)
     if report.summary_error:
         _err(f"error: run summary not written: {report.summary_error}")
     if not quiet:
         _err(report.summary_line())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    raise typer.Exit(_interrupt_code() if report.interrupted else report.return_code)
+    raise typer.Exit(report.return_code)
 
 
 @app.command()
@@ -168,6 +160,7 @@ def train(
     speech_dir: Path = typer.Option(..., help="Clean speech, one subfolder per speaker."),
     noise_dir: Optional[Path] = typer.Option(None, help="Noise recordings (synthetic noises are added)."),
     out: Path = typer.Option(..., help="Where to write the final checkpoint."),
+    speakers: Optional[str] = typer.Option(None, help="Comma-separated speaker subfolders to use (default: all)."),
     run_dir: Path = typer.Option(Path("runs/dns"), help="Resumable training state (last.pt)."),
     steps: int = typer.Option(6000, min=1),
     batch_size: int = typer.Option(32, min=1),
@@ -183,7 +176,8 @@ def train(
 
     torch.set_num_threads(threads or _default_jobs())
     opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
-                        out=str(out), run_dir=str(run_dir), steps=steps, batch_size=batch_size,
+                        out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
+                        run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                         lr=lr, seed=seed)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))

@@ -23,3 +23,7 @@ class OutputError(DenoiseError):
 
 class CheckpointError(DenoiseError):
     """A model checkpoint is missing, corrupt or of the wrong shape."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an interrupt so the same clean-up runs (exit code 143)."""

@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 CLEANED, SKIPPED, FAILED = "cleaned", "skipped", "failed"
 
@@ -48,6 +49,7 @@ class RunReport:
     output_dir: str
     outcomes: list[FileOutcome] = field(default_factory=list)
     interrupted: bool = False
+    terminated: bool = False  # interrupted by SIGTERM rather than SIGINT
     wall_s: float = 0.0
     summary_error: str = ""  # why the run summary could not be written, if it could not
 
@@ -60,7 +62,7 @@ class RunReport:
     @property
     def return_code(self) -> int:
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
         return EXIT_FAILED if self.count(FAILED) or self.summary_error else EXIT_OK
 
     def to_dict(self) -> dict:

@@ -45,6 +45,7 @@ class TrainOptions:
     speech_dir: str
     noise_dir: Optional[str]
     out: str
+    speakers: Optional[tuple[str, ...]] = None  # subfolders of speech_dir to use (None: all)
     run_dir: str = "runs/dns"
     steps: int = 6000
     batch_size: int = 32
@@ -62,15 +63,19 @@ class TrainOptions:
     spectral: SpectralOptions = SpectralOptions()
 
 
-def load_folder(folder: str | os.PathLike, by_subfolder: bool) -> list[list[np.ndarray]]:
+def load_folder(folder: str | os.PathLike, by_subfolder: bool,
+                only: Optional[tuple[str, ...]] = None) -> list[list[np.ndarray]]:
     """Every audio file under ``folder`` as 16 kHz mono float32.
 
     by_subfolder: group files by their first-level subfolder (a speaker); else
-    one group per file. Returns the groups as lists of arrays.
+    one group per file. only: with by_subfolder, the subfolders to use.
+    Returns the groups as lists of arrays.
     """
     folder = Path(folder)
     groups: dict[str, list[np.ndarray]] = {}
     for path in walk_audio(folder):
+        if only is not None and path.relative_to(folder).parts[0] not in only:
+            continue
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
         if rate != MODEL_SAMPLE_RATE_HZ:
@@ -166,7 +171,7 @@ def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
 def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     """Train (or resume) and write the final checkpoint to ``opts.out``; returns its SHA-256."""
     torch.manual_seed(opts.seed)
-    speakers = load_folder(opts.speech_dir, by_subfolder=True)
+    speakers = load_folder(opts.speech_dir, by_subfolder=True, only=opts.speakers)
     noises = load_folder(opts.noise_dir, by_subfolder=False) if opts.noise_dir else []
     speech_s = sum(u.size for s in speakers for u in s) / MODEL_SAMPLE_RATE_HZ
     noise_s = sum(n[0].size for n in noises) / MODEL_SAMPLE_RATE_HZ
@@ -220,7 +225,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir")},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
               "noise_recordings": len(noises), "history": history[-1:] if history else [],
-              "torch": torch.__version__}
+              "torch": str(torch.__version__)}
     return save_checkpoint(model, opts.out, training=record)
 
 

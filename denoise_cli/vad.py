@@ -7,6 +7,7 @@ carrying its state across calls, so a file can be fed in blocks.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 
@@ -41,7 +42,9 @@ class SileroVad:
     def __init__(self):
         init_jit_model, _ = _import_silero()
         path = resources.files("silero_vad.data") / "silero_vad.jit"
-        self.model = init_jit_model(str(path))
+        with warnings.catch_warnings():  # torch.jit.load's deprecation notice is silero's to fix
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.model = init_jit_model(str(path))
         self.reset()
 
     def reset(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -54,6 +55,12 @@ def save_checkpoint(model: MaskNet, path: str | os.PathLike, training: dict | No
     return file_sha256(path)
 
 
+def _first_line(exc: Exception) -> str:
+    """A torch error's first line, without terminal colour codes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def load_checkpoint(path: str | os.PathLike | None = None,
                     device: torch.device = torch.device("cpu")) -> LoadedModel:
     """Load a checkpoint (None: the packaged one) in eval mode on ``device``."""
@@ -70,6 +77,6 @@ def load_checkpoint(path: str | os.PathLike | None = None,
     except CheckpointError:
         raise
     except Exception as exc:  # corrupt file, wrong shapes, missing keys
-        raise CheckpointError(f"{path}: not a usable denoise checkpoint ({exc})") from exc
+        raise CheckpointError(f"{path}: not a usable denoise checkpoint ({_first_line(exc)})") from None
     model.to(device).eval()
     return LoadedModel(model, file_sha256(path), str(path), dict(ckpt.get("training", {})))

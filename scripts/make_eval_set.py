@@ -50,7 +50,8 @@ def noise_segment(noise, n, rng, min_power=1e-6):
 
 def mix_at_snr(clean, noise, snr_db, mask=None):
     """Return (clean, noisy) with noise scaled to snr_db over active speech; shapes (T,) or (T, C).
-    SNR is measured on the channel mean; peak-limited to 0.99 by scaling both signals."""
+    Speech power: channel-mean clean over active samples; noise power: mean over all channels
+    (i.e. per-channel SNR for stereo). Peak-limited to 0.99 by scaling both signals together."""
     mono = clean.mean(1) if clean.ndim == 2 else clean
     mask = active_mask(mono) if mask is None else mask
     ps = np.mean(mono[mask] ** 2)

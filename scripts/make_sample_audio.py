@@ -28,41 +28,41 @@ def load(path, sr):
     return x
 
 
-def utterances(speaker, sr, rng, seconds, gap, fullband=False, max_utt=4.5):
-    """Concatenate random utterances of a held-out speaker until `seconds`; gap=(lo, hi) silence s."""
+def utterances(speaker, sr, rng, seconds, gap, fullband=False, min_utt=0.5, max_utt=4.5):
+    """Concatenate random utterances of a held-out speaker to fill `seconds`; gap=(lo, hi) silence s."""
     root = "data/speech_fullband" if fullband else "data/speech"
     files = sorted(glob.glob(f"{root}/heldout/{speaker}/*.wav"))
     assert files, f"no held-out files for {speaker} in {root}"
-    parts, n, used = [np.zeros(int(0.3 * sr), np.float32)], int(0.3 * sr), []
-    while True:
+    total, lead = int(seconds * sr), int(0.3 * sr)
+    parts, n, used = [np.zeros(lead, np.float32)], lead, []
+    for _ in range(300):  # keep drawing until nothing more fits
         f = files[rng.integers(len(files))]
-        if sf.info(f).duration > max_utt or f in used:
+        d = sf.info(f).duration
+        if not min_utt <= d <= max_utt or os.path.basename(f) in used or n + d * sr + lead > total:
             continue
         y = load(f, sr)
-        g = np.zeros(int(rng.uniform(*gap) * sr), np.float32)
-        if n + len(y) + int(0.3 * sr) > seconds * sr:
-            break
-        parts += [y, g]
+        parts += [y, np.zeros(int(rng.uniform(*gap) * sr), np.float32)]
         used.append(os.path.basename(f))
-        n += len(y) + len(g)
-    x = np.concatenate(parts)[: int(seconds * sr)]
-    return np.concatenate([x, np.zeros(int(seconds * sr) - len(x), np.float32)]), used
+        n += len(parts[-2]) + len(parts[-1])
+    x = np.concatenate(parts)[:total]
+    return np.concatenate([x, np.zeros(total - len(x), np.float32)]), used
 
 
 # name, speaker, noise file (data/noise*/heldout/), snr dB, rate, channels, subtype, seconds, pause mode
 SPECS = [
     ("01_june_engine_16k_mono.wav", "asterisk_june", "trigger-rally-data__trigger-rally-data_sounds_engine.wav",
-     5, 16000, 1, "PCM_16", 7, "continuous"),
+     5, 16000, 1, "PCM_16", 6, "continuous"),
     ("02_ru_babble_pauses_16k_mono.flac", "tuxpaint_ru", "babble_heldout_00.wav",
-     0, 16000, 1, "PCM_16", 12, "pauses"),
+     0, 16000, 1, "PCM_16", 10, "pauses"),
     ("03_bg_rain_48k_stereo.flac", "tuxpaint_bg", "megaglest-data__birch_forest_sounds_rain.wav",
-     10, 48000, 2, "PCM_24", 6, "normal"),
+     10, 48000, 2, "PCM_24", 4, "normal"),
     ("04_ru_wind_48k_mono.wav", "tuxpaint_ru", "trigger-rally-data__trigger-rally-data_sounds_wind.wav",
-     3, 48000, 1, "PCM_16", 5, "continuous"),
-    ("05_june_crowd_16k_stereo.wav", "asterisk_june", "lmms-common__samples_misc_raving_crowd01.wav",
-     7, 16000, 2, "PCM_16", 8, "normal"),
+     3, 48000, 1, "PCM_16", 4, "continuous"),
+    ("05_june_crowd_16k_stereo.flac", "asterisk_june", "lmms-common__samples_misc_raving_crowd01.wav",
+     7, 16000, 2, "PCM_16", 6, "normal"),
 ]
-GAPS = {"continuous": (0.05, 0.2), "normal": (0.3, 1.0), "pauses": (1.5, 3.5)}
+GAPS = {"continuous": (0.05, 0.2), "normal": (0.3, 1.0), "pauses": (2.0, 3.5)}
+UTT_LEN = {"continuous": (0.5, 4.5), "normal": (0.5, 4.5), "pauses": (1.5, 2.5)}  # seconds
 
 
 def main():
@@ -72,7 +72,7 @@ def main():
     rows = []
     for name, spk, noise, snr, sr, ch, sub, secs, mode in SPECS:
         fullband = sr > 16000 and bool(glob.glob(f"data/speech_fullband/heldout/{spk}/*.wav"))
-        clean, used = utterances(spk, sr, rng, secs, GAPS[mode], fullband)
+        clean, used = utterances(spk, sr, rng, secs, GAPS[mode], fullband, *UTT_LEN[mode])
         nroot = "data/noise_fullband/heldout" if sr > 16000 else "data/noise/heldout"
         nz = load(f"{nroot}/{noise}", sr)
         mask = active_mask(clean, sr)
@@ -112,7 +112,8 @@ def write_readme(rows):
          "(seeded, deterministic) from the HELD-OUT speech and noise of `scripts/fetch_data.sh`, i.e. speakers",
          "and noise recordings never used for training. Clean references, aligned sample-for-sample and with the",
          "same rate/channels/format, are in `.reference/` under the same names (hidden folder: not processed).",
-         "SNR is measured over active-speech samples of the clean signal (channel mean for stereo).", "",
+         "SNR is measured over active-speech samples of the clean signal (stereo: speech power of the channel",
+         "mean vs. noise power per channel, averaged).", "",
          "| file | speech | noise | SNR | rate | ch | format | length | speech % |",
          "|---|---|---|---|---|---|---|---|---|"]
     for name, spk, noise, snr, sr, ch, sub, secs, frac, fullband, n in rows:

@@ -87,9 +87,9 @@ def test_no_arguments_shows_help_and_is_a_usage_error():
 
 @pytest.mark.parametrize("extra,message", [
     (["--bogus"], r"No such option"),
-    (["--jobs", "-1"], r"-1"),
-    (["--format", "mp3"], r"mp3"),
-    (["--vad-threshold", "2"], r"2"),
+    (["--jobs", "-1"], r"Invalid value"),
+    (["--format", "mp3"], r"Invalid value"),
+    (["--vad-threshold", "2"], r"Invalid value"),
 ])
 def test_bad_options_are_usage_errors(inputs, tmp_path, extra, message):
     result = denoise("clean", inputs, tmp_path / "out", *extra)
@@ -387,5 +387,4 @@ def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, s
     assert temp_leftovers(out) == []
     assert tree_hashes(long_inputs) == before
     assert "interrupted" in stderr
-    # the next run finishes the work, skipping what was done
     assert summary["exit_code"] == code  # the run summary records the exit code the process returned

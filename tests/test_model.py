@@ -71,7 +71,7 @@ def small_net() -> MaskNet:
 
 @pytest.mark.parametrize("total,chunk,overlap,block,which", [
     (430, 100, 25, 70, "net"), (430, 100, 25, 13, "small_net"), (90, 100, 25, 33, "small_net"),
-    (301, 40, 39, 57, "small_net"), (301, 40, 10, 1, "small_net")])
+    (120, 20, 19, 17, "small_net"), (120, 40, 10, 1, "small_net")])
 def test_predict_mask_in_blocks_equals_whole(request, total, chunk, overlap, block, which):
     net = request.getfixturevalue(which)
     rng = np.random.default_rng(total)
@@ -173,3 +173,16 @@ def test_shipped_checkpoint_loads_weights_only_and_is_small():
     assert loaded.model.dims.n_bins == 161
     # trained normalisation, not the zero/one placeholders of a fresh net
     assert not torch.all(loaded.model.feat_mean == 0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_predict_mask_on_cuda_equals_cpu(random_weights):
+    cpu = load_checkpoint(random_weights).model
+    gpu = load_checkpoint(random_weights, torch.device("cuda")).model
+    total, chunk, overlap = 430, 100, 25
+    mag = np.random.default_rng(0).random((2, total, MODEL_N_BINS)).astype(np.float32)
+    chunks = chunks_touching(0, total, total, chunk, overlap)
+    a = predict_mask(cpu, mag, 0, chunks, 0, total, overlap, CPU, batch_size=16)
+    b = predict_mask(gpu, mag, 0, chunks, 0, total, overlap, torch.device("cuda"), batch_size=16)
+    assert np.abs(a - b).max() < 1e-4

@@ -294,3 +294,19 @@ def test_shipped_model_improves_si_sdr_on_sample_audio(tmp_path, models):
     before = si_sdr(ref[:n], noisy.mean(axis=0)[:n])
     after = si_sdr(ref[:n], out.mean(axis=0)[:n])
     assert after > before + 1.0, f"SI-SDR {before:.2f} -> {after:.2f} dB"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+def test_clean_file_on_cuda_equals_cpu(tmp_path, stereo_48k, clean_opts, models):
+    import torch
+
+    from denoise_cli.pipeline import load_models
+
+    gpu = load_models(clean_opts, torch.device("cuda"))
+    small = _small_blocks(clean_opts, block_s=0.7)
+    clean_file(stereo_48k["FLOAT"], tmp_path / "cpu.wav", small, models)
+    clean_file(stereo_48k["FLOAT"], tmp_path / "gpu.wav", small, gpu)
+    a, _ = read_audio(tmp_path / "cpu.wav")
+    b, _ = read_audio(tmp_path / "gpu.wav")
+    assert np.abs(a - b).max() < 1e-3

@@ -1,0 +1,117 @@
+"""A tiny training run: a loadable checkpoint, determinism for a seed, resuming."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import voiced, write_audio
+from denoise_cli.errors import UsageError
+from denoise_cli.train import MixtureMaker, TrainOptions, load_folder, train
+from denoise_cli.weights import file_sha256, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    for s, spk in enumerate(["spk1", "spk2"]):
+        for u in range(2):
+            rate = 22_050 if u else 16_000  # one file resampled on loading
+            write_audio(root / "speech" / spk / f"u{u}.wav", voiced(1.2, rate, 110 + 60 * s + 15 * u, u), rate)
+    rng = np.random.default_rng(0)
+    write_audio(root / "noise" / "hum.flac", 0.1 * rng.standard_normal(16_000), 16_000, fmt="FLAC")
+    return root
+
+
+def _opts(data, tmp_path, name, steps=3, seed=0) -> TrainOptions:
+    return TrainOptions(speech_dir=str(data / "speech"), noise_dir=str(data / "noise"),
+                        out=str(tmp_path / f"{name}.pt"), run_dir=str(tmp_path / f"run_{name}"), steps=steps,
+                        batch_size=2, example_s=1.0, profile_s=0.5, valid_examples=2, log_every=1,
+                        checkpoint_every=1, seed=seed)
+
+
+def _state(path):
+    return load_checkpoint(path).model.state_dict()
+
+
+def _same(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_load_folder_groups_by_speaker_at_16k(data, tmp_path):
+    groups = load_folder(data / "speech", by_subfolder=True)
+    assert len(groups) == 2 and all(len(g) == 2 for g in groups)
+    assert all(u.dtype == np.float32 and u.size == pytest.approx(1.2 * 16_000, abs=2) for g in groups for u in g)
+    (tmp_path / "notes.txt").write_text("no audio here")
+    with pytest.raises(UsageError, match=r"no \.wav or \.flac files$"):
+        load_folder(tmp_path, by_subfolder=False)
+
+
+def test_mixtures_are_deterministic_and_shaped(data, tmp_path):
+    opts = _opts(data, tmp_path, "m")
+    maker = MixtureMaker(load_folder(data / "speech", True), load_folder(data / "noise", False), opts)
+    x1, y1 = maker.batch((0, 3, 5))
+    x2, y2 = maker.batch((0, 3, 5))
+    x3, _ = maker.batch((0, 3, 6))
+    assert x1.shape == y1.shape == (2, 161, 101)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2) and not torch.equal(x1, x3)
+    assert torch.isfinite(x1).all() and (x1 >= 0).all() and (y1 >= 0).all()
+
+
+def test_training_writes_a_loadable_checkpoint_and_is_deterministic(data, tmp_path):
+    logs = []
+    sha = train(_opts(data, tmp_path, "a"), log=logs.append)
+    assert sha == file_sha256(tmp_path / "a.pt")
+    loaded = load_checkpoint(tmp_path / "a.pt")
+    assert loaded.training["options"]["steps"] == 3
+    assert loaded.training["speakers"] == 2 and loaded.training["noise_recordings"] == 1
+    assert loaded.training["history"][-1]["step"] == 3
+    assert not torch.all(loaded.model.feat_mean == 0)  # normalisation was fitted
+    assert (tmp_path / "run_a" / "last.pt").exists()
+    assert any(m.startswith("step 3/3") for m in logs)
+    # the same seed gives the same weights; another seed does not
+    train(_opts(data, tmp_path, "b"), log=lambda m: None)
+    assert _same(_state(tmp_path / "a.pt"), _state(tmp_path / "b.pt"))
+    train(_opts(data, tmp_path, "c", seed=1), log=lambda m: None)
+    assert not _same(_state(tmp_path / "a.pt"), _state(tmp_path / "c.pt"))
+
+
+def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path):
+    train(_opts(data, tmp_path, "whole", steps=4), log=lambda m: None)
+
+    opts = _opts(data, tmp_path, "resumed", steps=4)
+
+    def interrupt_at_step_3(message):
+        if message.startswith("step 3/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(opts, log=interrupt_at_step_3)
+    assert not (tmp_path / "resumed.pt").exists()
+    state = torch.load(tmp_path / "run_resumed" / "last.pt", weights_only=True)
+    assert state["step"] == 2
+    logs = []
+    train(opts, log=logs.append)
+    assert any(m.startswith(f"resumed from {tmp_path / 'run_resumed' / 'last.pt'} at step 2") for m in logs)
+    assert _same(_state(tmp_path / "whole.pt"), _state(tmp_path / "resumed.pt"))
+
+
+def test_a_finished_run_dir_does_not_train_again(data, tmp_path):
+    opts = _opts(data, tmp_path, "done", steps=2)
+    train(opts, log=lambda m: None)
+    first = _state(tmp_path / "done.pt")
+    logs = []
+    train(replace(opts, out=str(tmp_path / "again.pt")), log=logs.append)
+    assert not any(m.startswith("step ") for m in logs)
+    assert _same(first, _state(tmp_path / "again.pt"))
+
+
+
+def test_training_record_loads_with_weights_only(data, tmp_path):
+    """The checkpoint `train` writes must load with weights_only=True (as load_checkpoint does)."""
+    train(_opts(data, tmp_path, "record", steps=1), log=lambda m: None)
+    raw = torch.load(tmp_path / "record.pt", map_location="cpu", weights_only=True)
+    assert raw["training"]["torch"] == str(torch.__version__)
