@@ -8,6 +8,7 @@ and never stops the others.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -19,11 +20,13 @@ import soundfile as sf
 
 from .audio import TEMP_MARKER, write_text_atomic
 from .config import CleanOptions, RunOptions
-from .errors import DenoiseError, OutputError, Terminated, UsageError
+from .errors import DenoiseError, LockedError, OutputError, Terminated, UsageError
 from .report import CLEANED, FAILED, SKIPPED, FileOutcome, RunReport
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 STATE_NAME = ".denoise-state.json"  # what each output was made from, for skipping re-runs
+LOCK_NAME = ".denoise.lock"  # held by the run writing into an output folder
+UP_TO_DATE = "up to date"
 
 
 @dataclass(frozen=True)
@@ -134,20 +137,28 @@ class State:
         st = job.input.stat()
         return {"input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns, "settings": fingerprint}
 
-    def up_to_date(self, job: Job, fingerprint: str) -> bool:
-        """The output exists and was made from an input of this size and mtime, with these settings.
+    def status(self, job: Job, fingerprint: str) -> str:
+        """Why ``job`` would run, or UP_TO_DATE.
 
-        The recorded input mtime, not a comparison of clocks, decides: a changed
-        input is redone even when its new mtime is older than the output's.
+        The recorded input size and mtime decide, not a comparison of clocks: a
+        replaced input is redone even when its mtime is older than the output's.
         """
+        entry = self.entries.get(str(job.rel))
+        if entry is None:
+            return "new"
         try:
-            if not job.output.is_file():
-                return False
-            if job.report is not None and not job.report.exists():
-                return False
-            return self.entries.get(str(job.rel)) == self.stamp(job, fingerprint)
+            stamp = self.stamp(job, fingerprint)
         except OSError:
-            return False
+            return "input unreadable"
+        if not job.output.is_file():
+            return "output missing"
+        if job.report is not None and not job.report.is_file():
+            return "report missing"
+        if entry.get("settings") != fingerprint:
+            return "settings or model changed"
+        if entry != stamp:
+            return "input changed"
+        return UP_TO_DATE
 
     def record(self, job: Job, fingerprint: str) -> None:
         self.entries[str(job.rel)] = self.stamp(job, fingerprint)
@@ -216,6 +227,72 @@ def remove_temporaries(folder: Path) -> int:
     return removed
 
 
+def settings_fingerprint(opts: CleanOptions) -> str:
+    """Hash of the settings and the model checkpoint that decide an output."""
+    from .weights import default_checkpoint_path, file_sha256
+
+    checkpoint = None
+    if opts.model.enabled:
+        path = Path(opts.model.weights) if opts.model.weights else default_checkpoint_path()
+        if not path.is_file():
+            raise UsageError(f"{path}: no such checkpoint")
+        checkpoint = file_sha256(path)
+    return opts.fingerprint(checkpoint)
+
+
+def check_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions = CleanOptions(),
+                run: RunOptions = RunOptions()) -> list[tuple[Job, str]]:
+    """What a run would do with each input, and why (``UP_TO_DATE`` when it would skip it).
+
+    Reasons: "new", "input changed", "settings or model changed", "output missing",
+    "report missing", "overwrite" (with ``run.overwrite``). Changes nothing.
+    """
+    jobs = plan_jobs(inputs, output_dir, opts, run)
+    return _classify(jobs, State(Path(output_dir)), settings_fingerprint(opts), run.overwrite)
+
+
+def _classify(jobs: list[Job], state: State, fingerprint: str, overwrite: bool) -> list[tuple[Job, str]]:
+    return [(job, "overwrite" if overwrite else state.status(job, fingerprint)) for job in jobs]
+
+
+class OutputLock:
+    """An exclusive lock on an output folder, so two runs never write the same files.
+
+    wait=False raises LockedError at once when another run holds it; wait=True
+    blocks until that run ends. The lock dies with its process (flock), so a
+    killed run never leaves a stale lock.
+    """
+
+    def __init__(self, output_dir: Path, wait: bool = False):
+        self.path = Path(output_dir) / LOCK_NAME
+        self.wait = wait
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "OutputLock":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise OutputError(f"{self.path.parent}: cannot write ({(exc.strerror or str(exc)).lower()})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise LockedError(f"{self.path.parent}: another denoise run (pid {holder}) is writing here; "
+                              "try again later or use --wait") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions = CleanOptions(),
                 run: RunOptions = RunOptions(),
                 on_start: Callable[[list[Job]], None] | None = None,
@@ -224,46 +301,39 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
 
     on_start(jobs) is called once with the jobs to run; on_outcome(outcome) as
     each file finishes (skipped ones first). The run summary is written to
-    ``output_dir/denoise-run.json``. Raises UsageError before any work is done.
+    ``output_dir/denoise-run.json``. Raises UsageError before any work is done,
+    LockedError when another run holds the output folder (unless ``run.wait``).
     """
-    from .weights import default_checkpoint_path, file_sha256
-
     started = time.perf_counter()
-    jobs = plan_jobs(inputs, output_dir, opts, run)
-    device = resolve_device(run.device)
-    checkpoint = None
-    if opts.model.enabled:
-        path = Path(opts.model.weights) if opts.model.weights else default_checkpoint_path()
-        if not path.is_file():
-            raise UsageError(f"{path}: no such checkpoint")
-        checkpoint = file_sha256(path)
-    fingerprint = opts.fingerprint(checkpoint)
     out = Path(output_dir)
-    report = RunReport(str(out))
-    state = State(out)
-    todo = []
-    for job in jobs:
-        if not run.overwrite and state.up_to_date(job, fingerprint):
-            outcome = FileOutcome(str(job.input), str(job.output), SKIPPED, "up to date",
-                                  duration_s=job.duration_s)
-            report.add(outcome)
-            on_outcome and on_outcome(outcome)
-        else:
-            todo.append(job)
-    on_start and on_start(todo)
-    try:
-        for job, outcome in _run_jobs(todo, opts, device, run.jobs):
-            report.add(outcome)
-            if outcome.status == CLEANED:
-                state.record(job, fingerprint)
-            on_outcome and on_outcome(outcome)
-    except KeyboardInterrupt as exc:
-        report.interrupted = True
-        report.terminated = isinstance(exc, Terminated)
-        remove_temporaries(out)
-    finally:
-        report.wall_s = time.perf_counter() - started
-        if out.is_dir():
+    jobs = plan_jobs(inputs, out, opts, run)  # usage errors before the output folder is made
+    device = resolve_device(run.device)
+    fingerprint = settings_fingerprint(opts)
+    with OutputLock(out, wait=run.wait):
+        report = RunReport(str(out))
+        state = State(out)  # read under the lock: another run may just have finished
+        todo = []
+        for job, why in _classify(jobs, state, fingerprint, run.overwrite):
+            if why == UP_TO_DATE:
+                outcome = FileOutcome(str(job.input), str(job.output), SKIPPED, UP_TO_DATE,
+                                      duration_s=job.duration_s)
+                report.add(outcome)
+                on_outcome and on_outcome(outcome)
+            else:
+                todo.append(job)
+        on_start and on_start(todo)
+        try:
+            for job, outcome in _run_jobs(todo, opts, device, run.jobs):
+                report.add(outcome)
+                if outcome.status == CLEANED:
+                    state.record(job, fingerprint)
+                on_outcome and on_outcome(outcome)
+        except KeyboardInterrupt as exc:
+            report.interrupted = True
+            report.terminated = isinstance(exc, Terminated)
+            remove_temporaries(out)
+        finally:
+            report.wall_s = time.perf_counter() - started
             try:
                 state.save()
                 report.write()

@@ -17,14 +17,15 @@ import typer
 
 from . import __version__
 from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
-from .errors import DenoiseError, Terminated, UsageError
-from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
+from .errors import DenoiseError, LockedError, Terminated, UsageError
+from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 every file cleaned or up to date; 1 at least one file failed (the others "
     "are still done); 2 usage error (bad option, bad paths, nothing to do); 130 interrupted "
-    "(Ctrl-C); 143 terminated (SIGTERM)."
+    "(Ctrl-C); 143 terminated (SIGTERM); 75 another run holds the output folder (try again later, "
+    "or use --wait)."
 )
 
 app = typer.Typer(
@@ -98,6 +99,9 @@ def clean(
                                      help="Write only the speech segments, joined (the report maps times back)."),
     output_format: Optional[Format] = typer.Option(None, "--format", help="Output container (default: as input)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Clean again even when an output is up to date."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="List what would be done and why (new, changed, up to date); change nothing."),
+    wait: bool = typer.Option(False, "--wait", help="If another run holds OUTPUT_DIR, wait for it instead of exiting 75."),
     no_report: bool = typer.Option(False, "--no-report", help="Do not write per-file JSON reports."),
     report_dir: Optional[Path] = typer.Option(None, help="Write per-file reports here instead of beside outputs."),
     weights: Optional[Path] = typer.Option(None, help="A mask-model checkpoint (default: the packaged one)."),
@@ -126,7 +130,10 @@ def clean(
         output_format=output_format.value if output_format else None,
     )
     run = RunOptions(jobs=jobs or _default_jobs(), device=device.value, overwrite=overwrite,
-                     write_report=not no_report, report_dir=str(report_dir) if report_dir else None)
+                     write_report=not no_report, report_dir=str(report_dir) if report_dir else None,
+                     wait=wait)
+    if dry_run:
+        raise typer.Exit(_dry_run(inputs, output_dir, opts, run, as_json))
     signal.signal(signal.SIGTERM, _on_sigterm)
     from .progress import Progress
 
@@ -139,6 +146,9 @@ def clean(
     except UsageError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
+    except LockedError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_LOCKED)
     except DenoiseError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_FAILED)
@@ -153,6 +163,25 @@ def clean(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     raise typer.Exit(report.return_code)
+
+
+def _dry_run(inputs, output_dir, opts: CleanOptions, run: RunOptions, as_json: bool) -> int:
+    """Print one line per input: what a run would do and why. Returns the exit code."""
+    from .batch import UP_TO_DATE, check_paths
+
+    try:
+        plan = check_paths(inputs, output_dir, opts, run)
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    if as_json:
+        typer.echo(json.dumps([{"input": str(j.input), "output": str(j.output),
+                                "action": "skip" if why == UP_TO_DATE else "clean", "reason": why}
+                               for j, why in plan], indent=2, ensure_ascii=False))
+    else:
+        for job, why in plan:
+            typer.echo(f"{'skip ' if why == UP_TO_DATE else 'clean'}  {job.input}  ({why})")
+    return EXIT_OK
 
 
 @app.command()

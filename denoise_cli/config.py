@@ -105,3 +105,4 @@ class RunOptions:
     overwrite: bool = False
     write_report: bool = True
     report_dir: Optional[str] = None
+    wait: bool = False  # queue behind another run on the same output folder instead of failing

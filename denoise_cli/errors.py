@@ -21,6 +21,10 @@ class OutputError(DenoiseError):
     """An output could not be written (folder missing, not writable, disk full)."""
 
 
+class LockedError(DenoiseError):
+    """Another run holds the output folder's lock (exit code 75, "try again later")."""
+
+
 class CheckpointError(DenoiseError):
     """A model checkpoint is missing, corrupt or of the wrong shape."""
 

@@ -14,6 +14,7 @@ RUN_SUMMARY_NAME = "denoise-run.json"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 75  # sysexits EX_TEMPFAIL: another run holds the output folder
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 

@@ -17,8 +17,8 @@ D = "data"
 SPEAKERS = {
     "asterisk_allison": ("asterisk-core-sounds-en-g722 + asterisk-core-sounds-es-g722",
                          "Allison Smith, female, en-US + es-MX IVR prompts, G.722 16 kHz"),
-    "asterisk_carlo": ("asterisk-core-sounds-it-g722", "Carlo, male, it-IT IVR prompts, G.722 16 kHz"),
-    "asterisk_ivrvoice_ru": ("asterisk-core-sounds-ru-g722", "IvrvoiceRU, female, ru-RU IVR prompts, G.722 16 kHz"),
+    "asterisk_carlo": ("asterisk-core-sounds-it-g722", "Carlo Flora, male, it-IT IVR prompts, G.722 16 kHz"),
+    "asterisk_ivrvoice_ru": ("asterisk-core-sounds-ru-g722", "IvrvoiceRU (copyright: Maxim), ru-RU IVR prompts, G.722 16 kHz"),
     "asterisk_june": ("asterisk-core-sounds-fr-g722", "June Wallack, female, fr-CA IVR prompts, G.722 16 kHz"),
     "tuxpaint_ru": ("tuxpaint-stamps-default", "Edwin Veber, ru stamp descriptions, 44.1 kHz"),
     "tuxpaint_bg": ("tuxpaint-stamps-default", "Krasimir Petkov, bg stamp descriptions, 44.1 kHz"),
