@@ -10,7 +10,7 @@ install:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,eval]'
+	$(PY) -m pip install --quiet -e '.[test,eval,dask]'
 	$(DENOISE) --version
 
 test:

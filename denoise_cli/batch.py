@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ AUDIO_SUFFIXES = (".wav", ".flac")
 STATE_NAME = ".denoise-state.json"  # what each output was made from, for skipping re-runs
 LOCK_NAME = ".denoise.lock"  # held by the run writing into an output folder
 UP_TO_DATE = "up to date"
+DASK_CONNECT_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -168,15 +170,20 @@ class State:
 
 
 # --- workers -----------------------------------------------------------------------
-_WORKER_MODELS: dict = {}  # per process: (weights, device, dns enabled) -> pipeline.Models
+_WORKER_MODELS: dict = {}  # per worker thread: (weights, device, dns enabled) -> pipeline.Models
 
 
 def _worker_models(opts: CleanOptions, device: str):
+    """Models for this worker, loaded on its first file and reused for the rest.
+
+    Keyed by thread too: a Dask worker may run several files at once in
+    threads, and the VAD carries per-file state.
+    """
     import torch
 
     from .pipeline import load_models
 
-    key = (opts.model.weights, device, opts.model.enabled)
+    key = (opts.model.weights, device, opts.model.enabled, threading.get_ident())
     if key not in _WORKER_MODELS:
         torch.set_num_threads(1)
         _WORKER_MODELS[key] = load_models(opts, torch.device(device))
@@ -307,6 +314,8 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
     started = time.perf_counter()
     out = Path(output_dir)
     jobs = plan_jobs(inputs, out, opts, run)  # usage errors before the output folder is made
+    if run.backend == "dask" and not run.scheduler:
+        raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
     device = resolve_device(run.device)
     fingerprint = settings_fingerprint(opts)
     with OutputLock(out, wait=run.wait):
@@ -323,7 +332,7 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
                 todo.append(job)
         on_start and on_start(todo)
         try:
-            for job, outcome in _run_jobs(todo, opts, device, run.jobs):
+            for job, outcome in _run_jobs(todo, opts, device, run):
                 report.add(outcome)
                 if outcome.status == CLEANED:
                     state.record(job, fingerprint)
@@ -342,9 +351,14 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
     return report
 
 
-def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, n_jobs: int):
-    """Yield (job, outcome) as files finish: in this process for one worker, else joblib."""
-    if n_jobs == 1 or len(jobs) <= 1:
+def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions):
+    """Yield (job, outcome) as files finish: in this process for one local worker, else joblib.
+
+    backend "dask" sends the same per-file work to the Dask cluster at
+    ``run.scheduler`` through joblib's Dask backend; every worker must see the
+    input and output paths.
+    """
+    if run.backend == "loky" and (run.jobs == 1 or len(jobs) <= 1):
         import torch
 
         threads = torch.get_num_threads()
@@ -354,12 +368,34 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, n_jobs: int):
         finally:
             torch.set_num_threads(threads)
         return
-    from joblib import Parallel, delayed
+    if not jobs:
+        return
+    from joblib import Parallel, delayed, parallel_config
 
-    parallel = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
     tasks = (delayed(_indexed)(i, job, opts, device) for i, job in enumerate(jobs))
+    if run.backend == "dask":
+        client = _dask_client(run.scheduler)
+        try:
+            with parallel_config(backend="dask"):
+                for i, outcome in Parallel(n_jobs=-1, return_as="generator_unordered")(tasks):
+                    yield jobs[i], outcome
+        finally:
+            client.close()
+        return
+    parallel = Parallel(n_jobs=min(run.jobs, len(jobs)), return_as="generator_unordered")
     for i, outcome in parallel(tasks):
         yield jobs[i], outcome
+
+
+def _dask_client(address: Optional[str]):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--backend dask needs dask.distributed: pip install 'denoise-cli[dask]'") from None
+    try:
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"--scheduler {address}: cannot connect ({exc})") from None
 
 
 def _indexed(i: int, job: Job, opts: CleanOptions, device: str) -> tuple[int, FileOutcome]:

@@ -43,6 +43,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Backend(str, Enum):
+    loky = "loky"
+    dask = "dask"
+
+
 class Format(str, Enum):
     wav = "wav"
     flac = "flac"
@@ -83,6 +88,8 @@ def clean(
                                        help="Input files and folders (walked for .wav/.flac), then the output folder."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files cleaned in parallel (0: all cores)."),
     device: Device = typer.Option(Device.auto, help="Where the mask model runs."),
+    backend: Backend = typer.Option(Backend.loky, help="loky: processes on this machine; dask: a Dask cluster."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, with --backend dask."),
     vad_threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Speech probability threshold."),
     min_speech_ms: int = typer.Option(300, min=0, help="Shorter speech is not a segment."),
     min_silence_ms: int = typer.Option(100, min=0, help="Shorter pauses do not split a segment."),
@@ -131,7 +138,7 @@ def clean(
     )
     run = RunOptions(jobs=jobs or _default_jobs(), device=device.value, overwrite=overwrite,
                      write_report=not no_report, report_dir=str(report_dir) if report_dir else None,
-                     wait=wait)
+                     wait=wait, backend=backend.value, scheduler=scheduler)
     if dry_run:
         raise typer.Exit(_dry_run(inputs, output_dir, opts, run, as_json))
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -106,3 +106,5 @@ class RunOptions:
     write_report: bool = True
     report_dir: Optional[str] = None
     wait: bool = False  # queue behind another run on the same output folder instead of failing
+    backend: str = "loky"  # "loky": local processes; "dask": a Dask cluster
+    scheduler: Optional[str] = None  # the Dask scheduler's address, with backend "dask"
