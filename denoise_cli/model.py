@@ -75,10 +75,22 @@ def chunk_starts(total_frames: int, chunk_frames: int, overlap_frames: int) -> l
 
 def chunks_touching(first: int, stop: int, total_frames: int, chunk_frames: int,
                     overlap_frames: int) -> list[tuple[int, int]]:
-    """The (start, end) chunks that contribute to frames [first, stop)."""
-    spans = [(s, min(s + chunk_frames, total_frames))
-             for s in chunk_starts(total_frames, chunk_frames, overlap_frames)]
-    return [(s, e) for s, e in spans if s < stop and e > first]
+    """The (start, end) chunks of ``chunk_starts`` that contribute to frames [first, stop).
+
+    Computed from the grid directly, so a block of a 10-hour file costs the same
+    as a block of a short one.
+    """
+    if total_frames <= chunk_frames:
+        return [(0, total_frames)]
+    step = chunk_frames - overlap_frames
+    last = total_frames - chunk_frames  # start of the final, pulled-back chunk
+    n_regular = -(-last // step)  # regular starts 0, step, ... below `last`
+    lo = max(0, (first - chunk_frames) // step + 1)
+    hi = min(n_regular, -(-stop // step))
+    spans = [(k * step, k * step + chunk_frames) for k in range(lo, hi)]
+    if last < stop and last + chunk_frames > first:
+        spans.append((last, total_frames))
+    return spans
 
 
 def _ramp(length: int, overlap_frames: int) -> np.ndarray:

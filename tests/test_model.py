@@ -186,3 +186,21 @@ def test_predict_mask_on_cuda_equals_cpu(random_weights):
     a = predict_mask(cpu, mag, 0, chunks, 0, total, overlap, CPU, batch_size=16)
     b = predict_mask(gpu, mag, 0, chunks, 0, total, overlap, torch.device("cuda"), batch_size=16)
     assert np.abs(a - b).max() < 1e-4
+
+
+def test_chunks_touching_equals_filtering_the_whole_grid():
+    """The direct computation agrees with filtering every chunk of the file."""
+    import random
+
+    from denoise_cli.model import chunk_starts, chunks_touching
+
+    rng = random.Random(0)
+    for _ in range(5000):
+        chunk = rng.randint(1, 50)
+        overlap = rng.randint(0, chunk - 1)
+        total = rng.randint(1, 400)
+        first = rng.randint(0, total - 1)
+        stop = rng.randint(first + 1, total)
+        spans = [(s, min(s + chunk, total)) for s in chunk_starts(total, chunk, overlap)]
+        expected = [(s, e) for s, e in spans if s < stop and e > first]
+        assert chunks_touching(first, stop, total, chunk, overlap) == expected
