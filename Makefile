@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all demo data sample-audio eval-set train evaluate clean-out
+.PHONY: install test test-all demo data sample-audio eval-set train evaluate clean-out bench bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,10 @@ evaluate: eval-set
 
 clean-out:
 	rm -rf out/
+
+# --- benchmarks (figures, not tests) ---
+bench:
+	$(PY) scripts/bench.py --json docs/bench.json
+
+bench-long:
+	$(PY) scripts/bench.py --long --json docs/bench-long.json

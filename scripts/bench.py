@@ -1,0 +1,126 @@
+"""Throughput and memory benchmark for `denoise clean` (make bench, make bench-long).
+
+Builds a fixed set of files (speech from sample_audio/.reference, looped, plus
+pink noise at 5 dB; seeded) under bench/ (git-ignored), runs the CLI on them in
+subprocesses and prints a table and JSON: audio seconds per wall second,
+real-time factor, each stage's share of the time (from the per-file reports) and
+peak resident memory of the run.
+
+    python scripts/bench.py            # short and 10-minute files, --jobs 1 and --jobs all
+    python scripts/bench.py --long     # a 3-hour 48 kHz stereo and a 10-hour 16 kHz mono file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from denoise_cli.noises import pink  # noqa: E402
+
+BENCH = ROOT / "bench"
+BLOCK_S = 60  # seconds generated and written at a time, so long files never sit in memory
+SETS = {
+    "default": [("short_16k_mono", 16_000, 1, 30, 4), ("short_48k_stereo", 48_000, 2, 30, 4),
+                ("long_16k_mono", 16_000, 1, 600, 1), ("long_48k_stereo", 48_000, 2, 600, 1)],
+    "long": [("3h_48k_stereo", 48_000, 2, 3 * 3600, 1), ("10h_16k_mono", 16_000, 1, 10 * 3600, 1)],
+}
+
+
+def speech_loop(rate: int) -> np.ndarray:
+    """All reference speech of sample_audio, mono, at ``rate``, with 1 s pauses."""
+    parts = []
+    for path in sorted((ROOT / "sample_audio" / ".reference").iterdir()):
+        x, r = sf.read(path, dtype="float32", always_2d=True)
+        x = x.mean(axis=1)
+        if r != rate:
+            x = resample_poly(x, rate, r).astype(np.float32)
+        parts += [x, np.zeros(rate, np.float32)]
+    return np.concatenate(parts)
+
+
+def make_file(path: Path, rate: int, channels: int, seconds: int, seed: int) -> None:
+    if path.exists():
+        return
+    rng = np.random.default_rng(seed)
+    speech = speech_loop(rate)
+    level = np.sqrt(np.mean(speech**2)) * 10 ** (-5 / 20)
+    tmp = path.with_suffix(".tmp.flac")
+    with sf.SoundFile(tmp, "w", rate, channels, "PCM_16", format="FLAC") as f:
+        done = 0
+        while done < seconds * rate:
+            n = min(BLOCK_S * rate, seconds * rate - done)
+            idx = (done + np.arange(n)) % speech.size
+            block = np.stack([speech[idx] + level * pink(rng, n, rate) for _ in range(channels)], 1)
+            f.write(np.clip(block, -1, 1))
+            done += n
+    tmp.rename(path)
+
+
+# Runs a command and prints the largest peak RSS (kB) among it and its reaped descendants.
+PEAK_WRAPPER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def run(inputs: list[Path], out: Path, jobs: int) -> dict:
+    """One `denoise clean` run: wall time, and the peak RSS of its largest process."""
+    cmd = [str(ROOT / ".venv" / "bin" / "denoise"), "clean", *map(str, inputs), str(out),
+           "--overwrite", "--quiet", "--jobs", str(jobs)]
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *cmd], check=True,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    peak_kb = int(done.stdout.split()[-1])
+    stages, audio = {}, 0.0
+    for report in out.rglob("*.json"):
+        data = json.loads(report.read_text())
+        if "timings_s" not in data:
+            continue
+        audio += data["duration_s"]
+        for stage, sec in data["timings_s"].items():
+            stages[stage] = stages.get(stage, 0.0) + sec
+    total = stages.pop("total", 0.0) or 1.0
+    return {"jobs": jobs, "audio_s": round(audio, 1), "wall_s": round(wall, 2),
+            "audio_s_per_wall_s": round(audio / wall, 1), "real_time_factor": round(wall / audio, 5),
+            "stage_share": {k: round(v / total, 3) for k, v in sorted(stages.items())},
+            "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    results = []
+    for name, rate, channels, seconds, copies in SETS["long" if args.long else "default"]:
+        folder = BENCH / "in" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        files = [folder / f"{name}_{i}.flac" for i in range(copies)]
+        for i, path in enumerate(files):
+            make_file(path, rate, channels, seconds, seed=i)
+        for jobs in sorted({1, cores}) if copies > 1 else [1]:
+            row = {"set": name, "files": copies, **run(files, BENCH / "out" / name, jobs)}
+            results.append(row)
+            print(f"{name:18s} files {copies}  jobs {jobs}  {row['audio_s']:8.0f} s audio  "
+                  f"wall {row['wall_s']:8.1f} s  {row['audio_s_per_wall_s']:7.1f} x real time  "
+                  f"RTF {row['real_time_factor']:.4f}  peak {row['peak_rss_mb']} MB", flush=True)
+            print("    stage share: " + ", ".join(f"{k} {v:.0%}" for k, v in row["stage_share"].items()))
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
