@@ -23,6 +23,7 @@ UPPER_BAND_REF_HZ = (4_000.0, 8_000.0)  # model gains here drive the band above 
 # --- VAD -----------------------------------------------------------------------
 VAD_SAMPLE_RATE_HZ = 16_000
 VAD_FRAME_SAMPLES = 512  # Silero's frame at 16 kHz (32 ms)
+VAD_CONTEXT_SAMPLES = 64  # samples of the previous frame Silero prepends to each frame
 
 # --- noise profile ---------------------------------------------------------------
 MIN_NOISE_S = 0.5  # less non-speech than this: fall back to minimum statistics

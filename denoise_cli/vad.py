@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 import torch
 
-from .config import VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE_HZ, VadOptions
+from .config import VAD_CONTEXT_SAMPLES, VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE_HZ, VadOptions
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,37 @@ def _import_silero():
 
 
 class SileroVad:
-    """Streaming speech probabilities, one per 32 ms frame of 16 kHz audio."""
+    """Speech probabilities, one per 32 ms frame of 16 kHz audio, fed in blocks.
+
+    Silero's TorchScript model runs one frame per call, carrying an LSTMCell
+    state in a Python loop. Its stages are separable: the STFT and convolutional
+    encoder see each frame (with the previous frame's last 64 samples) alone, so
+    they run batched over every frame of a block; only the recurrent cell is
+    sequential, and it runs as one ``nn.LSTM`` call with the cell's own weights.
+    The probabilities equal the frame-by-frame model's within 1e-4 (tested), at
+    about a tenth of the time. State carries across ``feed`` calls.
+    """
 
     def __init__(self):
         init_jit_model, _ = _import_silero()
         path = resources.files("silero_vad.data") / "silero_vad.jit"
         with warnings.catch_warnings():  # torch.jit.load's deprecation notice is silero's to fix
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.model = init_jit_model(str(path))
+            self.reference = init_jit_model(str(path))  # the frame-by-frame model
+        self.net = self.reference._model  # the 16 kHz network
+        cell = self.net.decoder.rnn
+        self.lstm = torch.nn.LSTM(cell.weight_ih.shape[1], cell.weight_hh.shape[1], batch_first=True)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(self.lstm, f"{name}_l0").copy_(getattr(cell, name))
         self.reset()
 
     def reset(self) -> None:
-        self.model.reset_states()
+        """Start a new file."""
         self._pending = np.zeros(0, dtype=np.float32)
+        self._context = torch.zeros(1, VAD_CONTEXT_SAMPLES)
+        hidden = self.lstm.hidden_size
+        self._state = (torch.zeros(1, 1, hidden), torch.zeros(1, 1, hidden))
 
     @torch.inference_mode()
     def feed(self, audio_16k: np.ndarray, final: bool = False) -> np.ndarray:
@@ -64,9 +82,15 @@ class SileroVad:
             data = np.concatenate([data, np.zeros(VAD_FRAME_SAMPLES - len(data) + whole, np.float32)])
             whole = len(data)
         self._pending = data[whole:]
+        if whole == 0:
+            return np.zeros(0, dtype=np.float32)
         frames = torch.from_numpy(np.ascontiguousarray(data[:whole])).view(-1, VAD_FRAME_SAMPLES)
-        return np.array([self.model(f[None], VAD_SAMPLE_RATE_HZ).item() for f in frames],
-                        dtype=np.float32)
+        contexts = torch.cat([self._context, frames[:-1, -VAD_CONTEXT_SAMPLES:]])
+        self._context = frames[-1:, -VAD_CONTEXT_SAMPLES:].clone()
+        features = self.net.encoder(self.net.run_extractors(torch.cat([contexts, frames], 1)))
+        hidden, self._state = self.lstm(features.squeeze(-1)[None], self._state)
+        out = self.net.decoder.decoder(hidden[0].unsqueeze(-1))  # (frames, 1, time)
+        return out.squeeze(1).mean(dim=1).numpy().astype(np.float32)
 
 
 def speech_segments(probs: np.ndarray, n_samples: int, sample_rate_hz: int,
