@@ -123,7 +123,7 @@ def test_clean_paths_from_python(small_inputs, tmp_path, clean_opts):
     assert report.return_code == 0
     assert seen == [2, "cleaned", "cleaned"]
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        STATE_NAME, "a.wav", "a.wav.json", "denoise-run.json", "sub/b.flac", "sub/b.flac.json"]
+        STATE_NAME, ".denoise.lock", "a.wav", "a.wav.json", "denoise-run.json", "sub/b.flac", "sub/b.flac.json"]
     summary = json.loads((out / "denoise-run.json").read_text())
     assert (summary["cleaned"], summary["skipped"], summary["failed"], summary["exit_code"]) == (2, 0, 0, 0)
     assert summary["audio_s_cleaned"] == pytest.approx(1.4, abs=1e-3)

@@ -145,7 +145,7 @@ def test_clean_folder_then_rerun_skips_and_changes_redo(inputs, tmp_path, random
     assert len(lines) == 4 and lines[-1].startswith("3 cleaned, 0 skipped, 0 failed")
     for rel in OUTPUTS:
         assert any(line.startswith(f"cleaned {inputs / rel} -> {out / rel} (") for line in lines), rel
-    assert _files(out) == sorted([".denoise-state.json", "denoise-run.json"] + OUTPUTS +
+    assert _files(out) == sorted([".denoise-state.json", ".denoise.lock", "denoise-run.json"] + OUTPUTS +
                                  [r + ".json" for r in OUTPUTS])
     for rel in OUTPUTS:
         a, rate_a = read_audio(inputs / rel)
@@ -230,7 +230,7 @@ def test_report_dir_and_no_report(inputs, tmp_path, random_weights):
     out2 = tmp_path / "out2"
     result = denoise("clean", inputs, out2, "-j", "1", "--weights", random_weights, "--no-report")
     assert result.exit_code == 0
-    assert _files(out2) == sorted([".denoise-state.json", "denoise-run.json"] + OUTPUTS)
+    assert _files(out2) == sorted([".denoise-state.json", ".denoise.lock", "denoise-run.json"] + OUTPUTS)
 
 
 def test_format_flac_and_speech_only_flags(inputs, tmp_path, random_weights):
@@ -238,7 +238,7 @@ def test_format_flac_and_speech_only_flags(inputs, tmp_path, random_weights):
     result = denoise("clean", inputs, out, "-j", "1", "--weights", random_weights, "--format", "flac",
                      "--no-dns", "--atten-limit-db", "12")
     assert result.exit_code == 0
-    assert _files(out) == sorted([".denoise-state.json", "denoise-run.json", "C.flac", "C.flac.json",
+    assert _files(out) == sorted([".denoise-state.json", ".denoise.lock", "denoise-run.json", "C.flac", "C.flac.json",
                                   "a.flac", "a.flac.json", "sub/b.flac", "sub/b.flac.json"])
     report = json.loads((out / "a.flac.json").read_text())
     assert report["output_format"] == {"container": "FLAC", "subtype": "PCM_16"}
