@@ -56,3 +56,4 @@ bench:
 
 bench-long:
 	$(PY) scripts/bench.py --long --json docs/bench-long.json
+include mk/compare.mk

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import os
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from scipy.signal import resample_poly
 
 from .errors import AudioContentError, AudioReadError, OutputError
 
-FORMATS = {"WAV": ".wav", "FLAC": ".flac"}
+FORMATS = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac"}  # WAVEX: WAVE_FORMAT_EXTENSIBLE
+MAX_ABS_SAMPLE = 1e6  # float files beyond this are corrupt (and would overflow float32 power)
+UNKNOWN_FRAMES = 2**63 - 1  # what libsndfile reports for a FLAC stream of unknown length
 TEMP_MARKER = ".denoise-tmp"  # temporary outputs are named ".NAME.<random>.denoise-tmp"
 RESAMPLE_TAPS_PER_SIDE = 10  # scipy.signal.resample_poly's default filter half-length factor
 
@@ -57,6 +60,8 @@ def _wav_truncation(path: Path) -> Optional[str]:
                     return f"truncated: header declares {chunk_size} bytes of audio, file holds {have}"
                 return None
             pos += 8 + chunk_size + (chunk_size & 1)
+    if pos < size:
+        return "truncated: the file ends inside a chunk header"
     return None
 
 
@@ -69,12 +74,16 @@ class AudioInput:
     def __init__(self, path: str | os.PathLike, cache_s: float = 0.0):
         self.path = Path(path)
         try:
+            if self.path.is_symlink() and not self.path.exists():
+                raise AudioReadError("broken symbolic link")
+            if not stat.S_ISREG(self.path.stat().st_mode):
+                raise AudioReadError("not a regular file")
             if self.path.stat().st_size == 0:
                 raise AudioReadError("empty file (0 bytes)")
             truncated = _wav_truncation(self.path)
             if truncated:
                 raise AudioReadError(truncated)
-            self._file = sf.SoundFile(str(self.path))
+            self._file = sf.SoundFile(os.fsencode(self.path))  # bytes: any file name works
         except AudioReadError:
             raise
         except PermissionError:
@@ -85,6 +94,10 @@ class AudioInput:
         if f.format not in FORMATS:
             f.close()
             raise AudioReadError(f"unsupported container {f.format} (WAV and FLAC only)")
+        if f.frames >= UNKNOWN_FRAMES:
+            f.close()
+            raise AudioReadError("unknown length: the FLAC header gives no total sample count "
+                                 "(a streamed FLAC); re-encode it")
         self.info = AudioInfo(f.samplerate, f.channels, f.frames, f.format, f.subtype)
         if self.info.frames == 0:
             f.close()
@@ -105,17 +118,23 @@ class AudioInput:
     def _read_file(self, start: int, stop: int) -> np.ndarray:
         try:
             self._file.seek(start)
-            data = self._file.read(stop - start, dtype="float32", always_2d=True).T
+            # DOUBLE is read as float64 so values beyond float32's range are seen, not turned to inf
+            dtype = "float64" if self.info.subtype == "DOUBLE" else "float32"
+            data = self._file.read(stop - start, dtype=dtype, always_2d=True).T
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioReadError(f"read failed at {start / self.info.sample_rate_hz:.2f} s "
-                                 f"({_short(exc)})") from None
+            what = "truncated or corrupt FLAC data" if self.info.format == "FLAC" else "read failed"
+            raise AudioReadError(f"{what} ({_short(exc)})") from None
         if data.shape[1] != stop - start:
             raise AudioReadError(f"truncated: expected {self.info.frames} frames, "
                                  f"data ends at {start + data.shape[1]}")
         if not np.isfinite(data).all():
             bad = start + int(np.argmin(np.isfinite(data).all(axis=0)))
             raise AudioContentError(f"NaN or infinite sample at {bad / self.info.sample_rate_hz:.3f} s")
-        return data
+        if self.info.subtype in ("FLOAT", "DOUBLE") and np.abs(data).max() > MAX_ABS_SAMPLE:
+            bad = start + int(np.argmax(np.abs(data).max(axis=0) > MAX_ABS_SAMPLE))
+            raise AudioContentError(f"sample out of range (beyond ±{MAX_ABS_SAMPLE:g}) at "
+                                    f"{bad / self.info.sample_rate_hz:.3f} s")
+        return data.astype(np.float32, copy=False)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Frames [start, stop) as (channels, stop - start) float32; zeros outside the file."""
@@ -136,9 +155,11 @@ class AudioInput:
 
 def _short(exc: Exception) -> str:
     """libsndfile's reason without the file name it repeats ("Error opening '...': ")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     text = re.sub(r"^Error opening\s*", "", text)
-    return re.sub(r"^'.*?':\s*", "", text).strip().rstrip(".")
+    return re.sub(r"^b?(['\"]).*?\1:\s*", "", text).strip().rstrip(".")
 
 
 def resample_ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
@@ -215,7 +236,7 @@ class AtomicWriter:
             os.close(fd)
             self.tmp = Path(tmp)
             _default_permissions(self.tmp)
-            self._file = sf.SoundFile(tmp, "w", self.sample_rate_hz, self.channels,
+            self._file = sf.SoundFile(os.fsencode(tmp), "w", self.sample_rate_hz, self.channels,
                                       self.subtype, format=self.fmt)
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             self._discard()

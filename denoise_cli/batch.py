@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -49,14 +50,18 @@ def _is_hidden(name: str) -> bool:
 def walk_audio(folder: Path, exclude: Iterable[Path] = ()) -> list[Path]:
     """Audio files under ``folder``, sorted; hidden entries and ``exclude`` folders skipped.
 
-    Symbolic links to folders are followed once (a link loop is not walked twice).
+    Links to folders outside ``folder`` are followed; a link to a folder inside
+    it is not (that folder is walked under its own name), and no folder is
+    walked twice, so link loops end.
     """
     excluded = {p.resolve() for p in exclude}
+    top_logical, top_real = Path(os.path.abspath(folder)), Path(folder).resolve()
     seen, found = set(), []
     for root, dirs, files in os.walk(folder, followlinks=True):
         real = Path(root).resolve()
+        via_link = real != top_real / Path(os.path.abspath(root)).relative_to(top_logical)
         key = os.stat(real).st_ino, os.stat(real).st_dev
-        if key in seen or real in excluded:
+        if key in seen or real in excluded or (via_link and real.is_relative_to(top_real)):
             dirs[:] = []
             continue
         seen.add(key)
@@ -73,8 +78,11 @@ def _same_path(a: Path, b: Path) -> bool:
 
 
 def _header_duration(path: Path) -> float:
+    """Duration from the header, for progress; 0.0 when unknown. Never opens a FIFO."""
     try:
-        return float(sf.info(str(path)).duration)
+        if not stat.S_ISREG(path.stat().st_mode):
+            return 0.0
+        return float(sf.info(os.fsencode(path)).duration)
     except Exception:
         return 0.0
 

@@ -16,7 +16,7 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
+from .config import ATTENUATION_LIMIT_DB, CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -100,8 +100,9 @@ def clean(
                                            help="Spectral subtraction strength (multiple of the noise power)."),
     spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
                                          help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
-    atten_limit_db: Optional[float] = typer.Option(None, min=0.0,
-                                                   help="Never attenuate any bin by more than this many dB (whole chain)."),
+    atten_limit_db: float = typer.Option(ATTENUATION_LIMIT_DB, min=0.0,
+                                         help="Never attenuate any bin by more than this many dB, whole chain "
+                                              "(100: in effect no limit)."),
     speech_only: bool = typer.Option(False, "--speech-only",
                                      help="Write only the speech segments, joined (the report maps times back)."),
     output_format: Optional[Format] = typer.Option(None, "--format", help="Output container (default: as input)."),
@@ -202,6 +203,11 @@ def train(
     batch_size: int = typer.Option(32, min=1),
     lr: float = typer.Option(1e-3, min=0.0),
     seed: int = typer.Option(0),
+    under_weight: float = typer.Option(1.0, min=0.0, help="Loss weight on removed speech vs residual noise."),
+    over_subtraction: float = typer.Option(SpectralOptions.over_subtraction, min=0.0,
+                                           help="Spectral subtraction of the training front end."),
+    spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
+                                         help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
@@ -214,7 +220,8 @@ def train(
     opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
                         out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                         run_dir=str(run_dir), steps=steps, batch_size=batch_size,
-                        lr=lr, seed=seed)
+                        lr=lr, seed=seed, under_weight=under_weight,
+                        spectral=SpectralOptions(True, over_subtraction, spectral_floor))
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))
     except DenoiseError as exc:

@@ -36,11 +36,11 @@ class FileOutcome:
     def message(self) -> str:
         """One line for a log."""
         if self.status == FAILED:
-            return f"error: {self.input}: {self.reason}"
+            return f"error: {shown(self.input)}: {self.reason}"
         if self.status == SKIPPED:
-            return f"skipped {self.input} ({self.reason})"
+            return f"skipped {shown(self.input)} ({self.reason})"
         rtf = self.seconds / self.duration_s if self.duration_s else 0.0
-        return f"cleaned {self.input} -> {self.output} ({self.duration_s:.1f} s audio in {self.seconds:.2f} s, RTF {rtf:.3f})"
+        return f"cleaned {shown(self.input)} -> {shown(self.output)} ({self.duration_s:.1f} s audio in {self.seconds:.2f} s, RTF {rtf:.3f})"
 
 
 @dataclass
@@ -101,6 +101,19 @@ class RunReport:
 
 
 def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as UTF-8 JSON; names that are not valid UTF-8 are written as escapes."""
     from .audio import write_text_atomic  # numpy/soundfile load only when a run writes
 
-    write_text_atomic(Path(path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name with undecodable bytes (surrogate escapes)
+        text = json.dumps(data, indent=2, ensure_ascii=True)
+    write_text_atomic(Path(path), text + "\n")
+
+
+def shown(path: str) -> str:
+    """A path for a one-line message: control characters (a newline in a name) escaped."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return repr(path)[1:-1]
+    return path

@@ -60,6 +60,7 @@ class TrainOptions:
     log_every: int = 50
     checkpoint_every: int = 250
     seed: int = 0
+    under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     spectral: SpectralOptions = SpectralOptions()
 
 
@@ -154,11 +155,20 @@ class MixtureMaker:
         return x, y
 
 
-def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tensor) -> torch.Tensor:
-    """MSE between compressed masked and clean magnitudes."""
+def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tensor,
+              under_weight: float = 1.0) -> torch.Tensor:
+    """MSE between compressed masked and clean magnitudes.
+
+    under_weight > 1 weighs errors where the estimate falls below the clean
+    magnitude (removed speech) more than those above it (residual noise):
+    speech distortion costs intelligibility more than a little residual noise.
+    """
     est = (mask * noisy_mag + 1e-8) ** COMPRESS
     ref = (clean_mag + 1e-8) ** COMPRESS
-    return torch.mean((est - ref) ** 2)
+    err = (est - ref) ** 2
+    if under_weight != 1.0:
+        err = torch.where(est < ref, under_weight * err, err)
+    return torch.mean(err)
 
 
 def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
@@ -201,7 +211,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     while step < opts.steps:
         model.train()
         x, y = maker.batch((opts.seed, 3, step))
-        loss = mask_loss(model(x), x, y)
+        loss = mask_loss(model(x), x, y, opts.under_weight)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -1,8 +1,8 @@
 """Build the benchmark set: data/bench/{16k,48k}/{clean,noisy}/<name>.wav + data/bench/index.json.
 
 Held-out speakers only (asterisk_june, tuxpaint_ru, tuxpaint_bg) x 8 noise types x SNR in
-(-5, 0, 5, 10, 15) dB: one item of about 8 s per (noise, SNR), 40 items per rate. Each item
-joins 2-5 utterances of one speaker with 0.3-1.5 s pauses, and starts and ends with such a pause.
+(-5, 0, 5, 10, 15) dB: one item of 7-9.5 s per (noise, SNR), 40 items per rate. Each item joins
+utterances (up to 4 s each) of one speaker with 0.3-1.5 s pauses, and starts and ends with a pause.
 The same items (utterances, pauses, noise recording and offset, SNR) are rendered at both rates:
 16 kHz from data/speech/heldout and data/noise/heldout; 48 kHz from data/speech_fullband/heldout
 (44.1 kHz) and data/noise_fullband/heldout, resampled with scipy.signal.resample_poly. Sources
@@ -12,7 +12,8 @@ Mixing: denoise_cli.noises.mix_at_snr (SNR over active speech, full band at the 
 if the mix peaks above 0.99, clean and noisy are scaled down together. Mono PCM16 WAV.
 
 index.json: one entry per item and rate: name, speaker, noise (type), noise_kind
-(stationary | non-stationary), noise_source, snr_db, rate, seconds.
+(stationary | non-stationary), noise_source, snr_db, rate, seconds, speech_dbfs (active-speech
+level of the clean file; levels are kept as recorded, not normalised).
 Run: .venv/bin/python scripts/make_benchmark_set.py [--out data/bench] [--seed 0]
 """
 import argparse
@@ -36,7 +37,8 @@ MAX_UTTERANCE_S = 4.0
 PEAK = 0.99
 
 # noise type -> (kind, sources): "synth:<generator>" from denoise_cli.noises, else a held-out
-# recording (file stem); the five SNR items of a type take its sources in turn.
+# recording (file stem); the five SNR items of a type take its sources in turn. "ambience"
+# (crowd, rain, cheering, campfire, wind) stands in for household/street recordings.
 NOISES = {
     "white": ("stationary", ["synth:white"]),
     "pink": ("stationary", ["synth:pink"]),
@@ -47,7 +49,7 @@ NOISES = {
                                  "xmoto-data__Textures_Musics_menu", "frozen-bubble-data__frozen-bubble_snd_frozen-mainzik-2p",
                                  "xmoto-data__Textures_Musics_ridealong"]),
     "clicks": ("non-stationary", ["synth:clicks"]),
-    "street": ("non-stationary", ["lmms-common__samples_misc_raving_crowd01", "megaglest-data__autumn_sounds_rain",
+    "ambience": ("non-stationary", ["lmms-common__samples_misc_raving_crowd01", "megaglest-data__autumn_sounds_rain",
                                   "tuxtype-data__tuxtype_sounds_cheer", "wesnoth-1.16-data__sounds_ambient_campfire",
                                   "megaglest-data__winter_sounds_wind"]),
 }
@@ -75,15 +77,16 @@ def noise_path(data: Path, stem: str, rate_hz: int) -> Path:
 
 def plan_item(rng, stems: list[str], durations_s: dict[str, float]) -> list:
     """[pause_s, stem, pause_s, stem, ..., pause_s]: utterances of one speaker with pauses."""
-    plan, total = [rng.uniform(*PAUSE_S)], 0.0
-    for stem in rng.permutation(stems):
+    plan = [rng.uniform(*PAUSE_S)]
+    total = plan[0]
+    for stem in map(str, rng.permutation(stems)):
         d = durations_s[stem]
-        if d > MAX_UTTERANCE_S or total + d + 2 * PAUSE_S[1] > TARGET_S[1]:
+        if d > MAX_UTTERANCE_S or total + d + PAUSE_S[1] > TARGET_S[1]:
             continue
         pause = rng.uniform(*PAUSE_S)
         plan += [stem, pause]
         total += d + pause
-        if total + plan[0] >= TARGET_S[0]:
+        if total >= TARGET_S[0]:
             break
     return plan
 
@@ -138,7 +141,8 @@ def main():
                     sf.write(str(folder / sub / f"{name}.wav"), x * scale, rate_hz, subtype="PCM_16")
                 index.append({"name": name, "speaker": speaker, "noise": noise, "noise_kind": kind,
                               "noise_source": source, "snr_db": snr_db, "rate": rate_hz,
-                              "seconds": round(clean.size / rate_hz, 3)})
+                              "seconds": round(clean.size / rate_hz, 3),
+                              "speech_dbfs": round(10 * np.log10(noises.active_power(clean * scale, rate_hz)), 1)})
             n_items += 1
     (a.out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     seconds = sum(x["seconds"] for x in index if x["rate"] == RATES_HZ[0])
