@@ -38,7 +38,8 @@ STEPS    ?= 2000
 
 train: data
 	$(DENOISE) train --speech-dir data/speech/train --speakers $(SPEAKERS) --noise-dir data/noise/train \
-		--out denoise_cli/assets/dns.pt --run-dir runs/dns --steps $(STEPS) --batch-size 32 --seed 0 --threads 1
+		--out denoise_cli/assets/dns.pt --run-dir runs/dns --steps $(STEPS) --batch-size 32 --seed 0 --threads 2 \
+		--spectral-floor 0.2 --under-weight 2.0
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

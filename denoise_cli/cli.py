@@ -16,7 +16,7 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .config import ATTENUATION_LIMIT_DB, CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
+from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -100,9 +100,9 @@ def clean(
                                            help="Spectral subtraction strength (multiple of the noise power)."),
     spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
                                          help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
-    atten_limit_db: float = typer.Option(ATTENUATION_LIMIT_DB, min=0.0,
-                                         help="Never attenuate any bin by more than this many dB, whole chain "
-                                              "(100: in effect no limit)."),
+    atten_limit_db: Optional[float] = typer.Option(None, min=0.0,
+                                                   help="Never attenuate any bin by more than this many dB "
+                                                        "(whole chain; default: no limit)."),
     speech_only: bool = typer.Option(False, "--speech-only",
                                      help="Write only the speech segments, joined (the report maps times back)."),
     output_format: Optional[Format] = typer.Option(None, "--format", help="Output container (default: as input)."),

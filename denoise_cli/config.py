@@ -34,7 +34,6 @@ MINSTAT_BIAS = 1.5  # compensates the downward bias of a minimum of smoothed pow
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
 EPS = 1e-10
-ATTENUATION_LIMIT_DB = 18.0  # default floor of the whole chain's gain
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class SpectralOptions:
 
     enabled: bool = True
     over_subtraction: float = 1.5
-    floor: float = 0.1
+    floor: float = 0.2
     guard_ms: int = 100
 
 
@@ -78,15 +77,14 @@ class CleanOptions:
     """Everything that decides what a cleaned file sounds like.
 
     attenuation_limit_db: the whole chain never lowers any time-frequency bin by
-    more than this (None: no limit). The default keeps the speech the model
-    would otherwise over-suppress (see the README's held-out results).
+    more than this (None: no limit).
     output_format: "wav" or "flac" to convert, None to keep the input's format.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)
     spectral: SpectralOptions = field(default_factory=SpectralOptions)
     model: ModelOptions = field(default_factory=ModelOptions)
-    attenuation_limit_db: Optional[float] = ATTENUATION_LIMIT_DB
+    attenuation_limit_db: Optional[float] = None
     speech_only: bool = False
     output_format: Optional[str] = None
     block_s: float = BLOCK_S

@@ -156,20 +156,22 @@ class BlockCleaner:
     def passthrough(self) -> bool:
         return not (self.opts.spectral.enabled or self.opts.model.enabled)
 
-    def clean(self, s0: int, s1: int) -> np.ndarray:
-        """Cleaned samples [s0, s1) as (channels, s1 - s0); s0 must be a multiple of hop."""
+    def clean(self, s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(input, cleaned) samples [s0, s1), each (channels, s1 - s0); s0 a multiple of hop."""
         hop = self.geo.hop
         if self.passthrough:
             with self.timer("read"):
-                return self.inp.read(s0, s1)
+                x = self.inp.read(s0, s1)
+            return x, x
         first, stop = s0 // hop, min(self.total_frames, -(-s1 // hop) + 1)
         lo, hi = first, stop
         chunks = []
         if self.opts.model.enabled:
             chunks = chunks_touching(first, stop, self.total_frames, self.chunk_frames, self.overlap_frames)
             lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
+        span_start, span_stop = self.geo.frame_span(lo, hi)
         with self.timer("read"):
-            x = self.inp.read(*self.geo.frame_span(lo, hi))
+            x = self.inp.read(span_start, span_stop)
         with self.timer("spectral"):
             spec = stft_frames(x, self.geo)
             magnitude = np.abs(spec)
@@ -190,7 +192,7 @@ class BlockCleaner:
             gain = np.maximum(gain, self.min_gain)
             out = overlap_add(spec[:, first - lo : stop - lo] * gain, self.geo)
             offset = (first - 1) * hop
-            return out[:, s0 - offset : s1 - offset]
+            return x[:, s0 - span_start : s1 - span_start], out[:, s0 - offset : s1 - offset]
 
 
 class LevelMeter:
@@ -255,11 +257,10 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         with AtomicWriter(dst, info.sample_rate_hz, info.channels, fmt, subtype) as writer:
             for s0 in range(0, info.frames, step):
                 s1 = min(info.frames, s0 + step)
-                out = cleaner.clean(s0, s1)
+                noisy, out = cleaner.clean(s0, s1)
                 speech = speech_sample_mask(segments, s0, s1)
                 quiet = ~speech_sample_mask(segments, s0, s1, guard)
-                with timer("read"):
-                    before.add(inp.read(s0, s1), speech, quiet)
+                before.add(noisy, speech, quiet)
                 after.add(out, speech, quiet)
                 if opts.speech_only:
                     out = (out * _fade_envelope(segments, s0, s1, fade))[:, speech]

@@ -9,23 +9,14 @@ import shutil
 import sys
 
 import numpy as np
-import scipy.signal as ss
 import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data_tools import load_any as load  # noqa: E402
 from make_eval_set import active_mask, mix_at_snr, noise_segment  # noqa: E402
 
 OUT = "sample_audio"
 SEED = 1234
-
-
-def load(path, sr):
-    x, r = sf.read(path, dtype="float32", always_2d=True)
-    x = x.mean(1)
-    if r != sr:
-        g = np.gcd(r, sr)
-        x = ss.resample_poly(x, sr // g, r // g).astype(np.float32)
-    return x
 
 
 def utterances(speaker, sr, rng, seconds, gap, fullband=False, min_utt=0.5, max_utt=4.5):
