@@ -46,7 +46,7 @@ evaluate: eval-set
 	$(DENOISE) clean data/eval/noisy out/eval/spectral --no-dns --overwrite --quiet
 	$(DENOISE) clean data/eval/noisy out/eval/full --overwrite --quiet
 	$(DENOISE) eval data/eval/clean out/eval/spectral out/eval/full --noisy data/eval/noisy \
-		--index data/eval/index.json --out docs/heldout.json
+		--index data/eval/index.json --out docs/heldout.json --pesq
 
 clean-out:
 	rm -rf out/
