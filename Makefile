@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all demo data sample-audio eval-set train evaluate clean-out bench bench-long
+.PHONY: install test test-all demo data sample-audio eval-set train evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,11 @@ clean-out:
 	rm -rf out/
 
 # --- benchmarks (figures, not tests) ---
-bench:
+# make bench: short and 10-minute files (throughput, stage shares), then the 3-hour
+# 48 kHz stereo and 10-hour 16 kHz mono files (peak memory); about 30 minutes.
+bench: bench-short bench-long
+
+bench-short:
 	$(PY) scripts/bench.py --json docs/bench.json
 
 bench-long:
