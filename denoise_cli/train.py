@@ -196,8 +196,12 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = run_dir / "last.pt"
     step, history = 0, []
+    recipe = _recipe(opts)
     if resume.exists():
         state = torch.load(resume, map_location="cpu", weights_only=True)
+        if state.get("recipe") != recipe:
+            raise UsageError(f"{resume} belongs to a run with other settings or data; "
+                             "choose another --run-dir or delete it")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -230,13 +234,20 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         if step % opts.checkpoint_every == 0 or step == opts.steps:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "step": step,
-                        "history": json.dumps(history)}, resume.with_suffix(".tmp"))
+                        "history": json.dumps(history), "recipe": recipe}, resume.with_suffix(".tmp"))
             os.replace(resume.with_suffix(".tmp"), resume)
     record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir")},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
               "noise_recordings": len(noises), "history": history[-1:] if history else [],
               "torch": str(torch.__version__)}
     return save_checkpoint(model, opts.out, training=record)
+
+
+def _recipe(opts: TrainOptions) -> str:
+    """The options that decide the weights (not where they go), to check a resume against."""
+    decisive = {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "log_every",
+                                                                    "checkpoint_every")}
+    return json.dumps(decisive, sort_keys=True)
 
 
 @torch.inference_mode()

@@ -115,3 +115,17 @@ def test_training_record_loads_with_weights_only(data, tmp_path):
     train(_opts(data, tmp_path, "record", steps=1), log=lambda m: None)
     raw = torch.load(tmp_path / "record.pt", map_location="cpu", weights_only=True)
     assert raw["training"]["torch"] == str(torch.__version__)
+
+
+def test_resume_refuses_a_run_dir_made_with_other_settings(tmp_path):
+    """A run dir from another recipe must not be silently continued (or its weights re-saved)."""
+    speech, noise = tmp_path / "speech", tmp_path / "noise"
+    for i in range(2):
+        write_audio(speech / f"spk{i}" / "u.wav", voiced(1.0, 16_000, seed=i), 16_000)
+    write_audio(noise / "n.wav", 0.1 * np.random.default_rng(0).standard_normal(16_000).astype(np.float32), 16_000)
+    base = dict(speech_dir=str(speech), noise_dir=str(noise), out=str(tmp_path / "a.pt"),
+                run_dir=str(tmp_path / "run"), steps=2, batch_size=2, example_s=1.0, profile_s=0.5,
+                valid_examples=2, log_every=1, checkpoint_every=1)
+    train(TrainOptions(**base), log=lambda m: None)
+    with pytest.raises(UsageError, match="belongs to a run with other settings"):
+        train(TrainOptions(**base, under_weight=2.0), log=lambda m: None)
