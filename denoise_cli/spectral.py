@@ -117,8 +117,8 @@ def subtraction_gain(
     noise profile the gain is exactly 1, so a clean signal passes unchanged.
     """
     ratio = noise_power[:, None, :] / np.maximum(power, EPS)
-    gain_sq = np.maximum(1.0 - over_subtraction * ratio, floor * floor)
-    return np.sqrt(gain_sq, dtype=np.float32)
+    gain = np.sqrt(np.maximum(1.0 - over_subtraction * ratio, 0.0), dtype=np.float32)
+    return np.maximum(gain, np.float32(floor))  # floor after the root: floor**2 may underflow
 
 
 class NoiseProfileAccumulator:

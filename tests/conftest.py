@@ -18,8 +18,16 @@ import soundfile as sf
 import torch
 from scipy.signal import resample_poly
 
+from hypothesis import settings as hypothesis_settings
+
 from denoise_cli.audio import TEMP_MARKER
 from denoise_cli.config import CleanOptions, ModelOptions
+
+# Property tests explore a fixed sequence of examples, so CI cannot pass or fail by
+# chance; HYPOTHESIS_PROFILE=explore searches afresh on every run.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "sample_audio"
