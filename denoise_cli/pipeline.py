@@ -133,7 +133,10 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
             x = inp.read(*geo.frame_span(f0, f1))
         with timer("profile"):
             power = np.abs(stft_frames(x, geo)) ** 2
-            acc.add(power) if fallback else acc.add(power, is_noise[f0:f1])
+            if fallback:
+                acc.add(power)
+            else:
+                acc.add(power, is_noise[f0:f1])
     return NoiseProfile(acc.result(), "minimum-statistics" if fallback else "non-speech", acc.seconds)
 
 

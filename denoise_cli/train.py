@@ -29,6 +29,7 @@ import soundfile as sf
 import torch
 from scipy.signal import resample_poly
 
+from .audio import resample_ratio
 from .batch import walk_audio
 from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
 from .errors import UsageError
@@ -80,8 +81,7 @@ def load_folder(folder: str | os.PathLike, by_subfolder: bool,
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
         if rate != MODEL_SAMPLE_RATE_HZ:
-            g = math.gcd(rate, MODEL_SAMPLE_RATE_HZ)
-            audio = resample_poly(audio, MODEL_SAMPLE_RATE_HZ // g, rate // g).astype(np.float32)
+            audio = resample_poly(audio, *resample_ratio(rate, MODEL_SAMPLE_RATE_HZ)).astype(np.float32)
         key = path.relative_to(folder).parts[0] if by_subfolder else str(path)
         groups.setdefault(key, []).append(audio)
     if not groups:
