@@ -209,18 +209,32 @@ def train(
     spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
                                          help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
+    device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),
+    init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning)."),
+    augment: bool = typer.Option(True, "--augment/--no-augment",
+                                 help="EQ, reverberation, band limiting and clipping of the training speech."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch
 
+    from .augment import AugmentOptions
     from .train import TrainOptions
     from .train import train as run_training
 
+    from .batch import resolve_device
+
     torch.set_num_threads(threads or _default_jobs())
+    try:
+        device_name = resolve_device(device.value)
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
     opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
                         out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                         run_dir=str(run_dir), steps=steps, batch_size=batch_size,
-                        lr=lr, seed=seed, under_weight=under_weight,
+                        lr=lr, seed=seed, under_weight=under_weight, device=device_name,
+                        init=str(init) if init else None,
+                        augment=AugmentOptions() if augment else AugmentOptions.none(),
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor))
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))

@@ -30,13 +30,14 @@ import torch
 from scipy.signal import resample_poly
 
 from .audio import resample_ratio
+from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
 from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
 from .errors import UsageError
 from .model import MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain
-from .weights import save_checkpoint
+from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
 
@@ -63,6 +64,9 @@ class TrainOptions:
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     spectral: SpectralOptions = SpectralOptions()
+    augment: AugmentOptions = AugmentOptions()
+    device: str = "cpu"  # where the model trains; data is made on the CPU
+    init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
 
 
 def load_folder(folder: str | os.PathLike, by_subfolder: bool,
@@ -124,7 +128,7 @@ class MixtureMaker:
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
         """Returns (input, target), each (frames, 161) float32."""
         o = self.opts
-        clean = self._speech(rng)
+        clean = augment_speech(rng, self._speech(rng), MODEL_SAMPLE_RATE_HZ, o.augment)
         profile_n = int(o.profile_s * MODEL_SAMPLE_RATE_HZ)
         noise = self._noise(rng, self.n + profile_n)
         snr = rng.uniform(*o.snr_db_range)
@@ -188,7 +192,8 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     log(f"data: {len(speakers)} speakers, {speech_s / 3600:.2f} h speech; "
         f"{len(noises)} noise recordings, {noise_s / 60:.1f} min, plus {len(GENERATORS)} synthetic kinds")
     maker = MixtureMaker(speakers, noises, opts)
-    model = MaskNet(ModelDims())
+    device = torch.device(opts.device)
+    model = MaskNet(ModelDims()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, opts.steps) / opts.steps)))
@@ -207,14 +212,18 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         schedule.load_state_dict(state["schedule"])
         step, history = state["step"], json.loads(state["history"])
         log(f"resumed from {resume} at step {step}")
+    elif opts.init:
+        model.load_state_dict(load_checkpoint(opts.init).model.state_dict())
+        log(f"starting from {opts.init}")
     else:
         _set_normalisation(model, maker, opts.seed)
-    valid = [maker.batch((opts.seed, 2, i)) for i in range(max(1, opts.valid_examples // opts.batch_size))]
+    valid = [tuple(t.to(device) for t in maker.batch((opts.seed, 2, i)))
+             for i in range(max(1, opts.valid_examples // opts.batch_size))]
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
     while step < opts.steps:
         model.train()
-        x, y = maker.batch((opts.seed, 3, step))
+        x, y = (t.to(device) for t in maker.batch((opts.seed, 3, step)))
         loss = mask_loss(model(x), x, y, opts.under_weight)
         optimizer.zero_grad()
         loss.backward()
@@ -236,9 +245,11 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
                         "schedule": schedule.state_dict(), "step": step,
                         "history": json.dumps(history), "recipe": recipe}, resume.with_suffix(".tmp"))
             os.replace(resume.with_suffix(".tmp"), resume)
-    record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir")},
+    model.to("cpu")
+    record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "device")},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
-              "noise_recordings": len(noises), "history": history[-1:] if history else [],
+              "noise_recordings": len(noises),
+              "init_sha256": file_sha256(opts.init) if opts.init else None, "history": history[-1:] if history else [],
               "torch": str(torch.__version__)}
     return save_checkpoint(model, opts.out, training=record)
 
@@ -246,7 +257,9 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
 def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against."""
     decisive = {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "log_every",
-                                                                    "checkpoint_every")}
+                                                                    "checkpoint_every", "device")}
+    if opts.init:
+        decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)
 
 
