@@ -4,23 +4,33 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all demo data sample-audio eval-set train evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,eval,dask]'
+	$(PY) -m pip install --quiet -e '.[test,eval,dask,plot]'
 	$(DENOISE) --version
 
 test:
-	$(PY) -m pytest -q -m "not slow and not cuda"
+	$(PY) -m pytest -q -m "not slow and not cuda and not browser"
 
 test-all:
 	$(PY) -m pytest -q
 
+# The run page's tests need a real browser: Debian's chromium (apt-get: needs root) and Playwright,
+# which drives that binary (no browser download).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	$(PY) -m pip install --quiet -e '.[browser]'
+
+test-browser:
+	$(PY) -m pytest -q -m browser -rs
+
 demo:
-	$(DENOISE) clean sample_audio out/
+	$(DENOISE) clean sample_audio out/ --plot --labels audacity --labels vtt
+	$(DENOISE) report out/
 
 # --- the training and evaluation recipe (see README: "Remaking the model") ---
 data:

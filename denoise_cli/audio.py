@@ -289,14 +289,19 @@ def _os_reason(exc: Exception) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file through a temporary file and a rename."""
+    """Write a small text file (UTF-8) through a temporary file and a rename."""
+    write_bytes_atomic(path, text.encode("utf-8", errors="surrogateescape"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a small file through a temporary file and a rename; OutputError on failure."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_MARKER, dir=path.parent)
         try:
             _default_permissions(Path(tmp))
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

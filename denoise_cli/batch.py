@@ -22,6 +22,7 @@ import soundfile as sf
 
 from .audio import TEMP_MARKER, write_text_atomic
 from .config import CleanOptions, RunOptions
+from .labels import LABEL_SUFFIX
 from .errors import DenoiseError, LockedError, OutputError, Terminated, UsageError
 from .report import CLEANED, FAILED, SKIPPED, FileOutcome, RunReport
 
@@ -41,6 +42,13 @@ class Job:
     output: Path
     report: Optional[Path]
     duration_s: float  # from the header; 0.0 when the header cannot be read
+    plot: Optional[Path] = None  # the PNG to draw, with --plot
+    labels: tuple[tuple[str, Path], ...] = ()  # (kind, path) label files to write, with --labels
+
+    def side_outputs(self) -> dict:
+        """The report, plot and label paths, for the run summary."""
+        out = {"report": self.report, "plot": self.plot} | {f"labels_{k}": p for k, p in self.labels}
+        return {k: str(v) for k, v in out.items() if v is not None}
 
 
 def _is_hidden(name: str) -> bool:
@@ -124,11 +132,11 @@ def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptio
         if dst in by_output:
             raise UsageError(f"{src} and {by_output[dst]} would both be written to {dst}")
         by_output[dst] = src
-        report = None
-        if run.write_report:
-            base = Path(run.report_dir) if run.report_dir else out
-            report = base / rel.with_name(rel.name + ".json")
-        jobs.append(Job(src, rel, dst, report, _header_duration(src)))
+        base = Path(run.report_dir) if run.report_dir else out
+        beside = lambda suffix: base / rel.with_name(rel.name + suffix)  # noqa: E731
+        jobs.append(Job(src, rel, dst, beside(".json") if run.write_report else None,
+                        _header_duration(src), beside(".png") if run.plot else None,
+                        tuple((kind, beside(LABEL_SUFFIX[kind])) for kind in run.labels)))
     return jobs
 
 
@@ -164,6 +172,10 @@ class State:
             return "output missing"
         if job.report is not None and not job.report.is_file():
             return "report missing"
+        if job.plot is not None and not job.plot.is_file():
+            return "plot missing"
+        if any(not path.is_file() for _, path in job.labels):
+            return "labels missing"
         if entry.get("settings") != fingerprint:
             return "settings or model changed"
         if entry != stamp:
@@ -205,7 +217,8 @@ def clean_job(job: Job, opts: CleanOptions, device: str) -> FileOutcome:
     started = time.perf_counter()
     outcome = FileOutcome(str(job.input), str(job.output), FAILED, duration_s=job.duration_s)
     try:
-        report = clean_file(job.input, job.output, opts, _worker_models(opts, device), job.report)
+        report = clean_file(job.input, job.output, opts, _worker_models(opts, device), job.report,
+                            job.plot, dict(job.labels))
         outcome.status, outcome.report = CLEANED, report
         outcome.duration_s = report["duration_s"]
     except DenoiseError as exc:
@@ -325,6 +338,10 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
     if run.backend == "dask" and not run.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
     device = resolve_device(run.device)
+    if run.plot:
+        from .plot import require_matplotlib
+
+        require_matplotlib()
     fingerprint = settings_fingerprint(opts)
     with OutputLock(out, wait=run.wait):
         report = RunReport(str(out))
@@ -333,7 +350,7 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
         for job, why in _classify(jobs, state, fingerprint, run.overwrite):
             if why == UP_TO_DATE:
                 outcome = FileOutcome(str(job.input), str(job.output), SKIPPED, UP_TO_DATE,
-                                      duration_s=job.duration_s)
+                                      duration_s=job.duration_s, files=job.side_outputs())
                 report.add(outcome)
                 on_outcome and on_outcome(outcome)
             else:
@@ -343,6 +360,7 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
             for job, outcome in _run_jobs(todo, opts, device, run):
                 report.add(outcome)
                 if outcome.status == CLEANED:
+                    outcome.files = job.side_outputs()
                     state.record(job, fingerprint)
                 on_outcome and on_outcome(outcome)
         except KeyboardInterrupt as exc:

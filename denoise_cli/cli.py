@@ -43,6 +43,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class LabelKind(str, Enum):
+    audacity = "audacity"
+    vtt = "vtt"
+
+
 class Backend(str, Enum):
     loky = "loky"
     dask = "dask"
@@ -116,6 +121,12 @@ def clean(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print details for each file."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout."),
+    plot: bool = typer.Option(False, "--plot",
+                              help="Draw NAME.png beside each report: input and output spectrograms, speech "
+                                   "segments, noise profile, SNR (needs the 'plot' extra)."),
+    labels: List[LabelKind] = typer.Option([], "--labels",
+                                           help="Write the speech segments as label files beside each report: "
+                                                "audacity (NAME.labels.txt), vtt (NAME.vtt); repeatable."),
 ):
     """Clean speech recordings: INPUT... OUTPUT_DIR.
 
@@ -139,7 +150,8 @@ def clean(
     )
     run = RunOptions(jobs=jobs or _default_jobs(), device=device.value, overwrite=overwrite,
                      write_report=not no_report, report_dir=str(report_dir) if report_dir else None,
-                     wait=wait, backend=backend.value, scheduler=scheduler)
+                     wait=wait, backend=backend.value, scheduler=scheduler, plot=plot,
+                     labels=tuple(dict.fromkeys(kind.value for kind in labels)))
     if dry_run:
         raise typer.Exit(_dry_run(inputs, output_dir, opts, run, as_json))
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -190,6 +202,28 @@ def _dry_run(inputs, output_dir, opts: CleanOptions, run: RunOptions, as_json: b
         for job, why in plan:
             typer.echo(f"{'skip ' if why == UP_TO_DATE else 'clean'}  {job.input}  ({why})")
     return EXIT_OK
+
+
+@app.command()
+def report(
+    output_dir: Path = typer.Argument(..., help="An output folder of denoise clean."),
+):
+    """Write OUTPUT_DIR/index.html: a page with one row per file, its plot, players and links.
+
+    Made from OUTPUT_DIR/denoise-run.json and the per-file reports; a static page
+    that works when opened from disk.
+    """
+    from .html_report import write_index
+
+    try:
+        path, n_rows = write_index(output_dir)
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    except DenoiseError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo(f"wrote {path} ({n_rows} files)")
 
 
 @app.command()

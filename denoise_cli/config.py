@@ -109,3 +109,5 @@ class RunOptions:
     wait: bool = False  # queue behind another run on the same output folder instead of failing
     backend: str = "loky"  # "loky": local processes; "dask": a Dask cluster
     scheduler: Optional[str] = None  # the Dask scheduler's address, with backend "dask"
+    plot: bool = False  # a PNG of the spectrograms beside each report (needs matplotlib)
+    labels: tuple[str, ...] = ()  # label files beside each report: "audacity", "vtt"

@@ -27,14 +27,16 @@ import numpy as np
 import torch
 
 from . import __version__
-from .audio import AtomicWriter, AudioInfo, AudioInput, StreamResampler, output_subtype
+from .audio import AtomicWriter, AudioInfo, AudioInput, StreamResampler, output_subtype, write_text_atomic
 from .config import (
     MIN_NOISE_S,
     VAD_SAMPLE_RATE_HZ,
     CleanOptions,
 )
 from .model import chunks_touching, predict_mask
-from .report import CLEANED, SCHEMA_VERSION, write_json
+from .labels import RENDERERS as LABEL_RENDERERS
+from .plot import PlotData, SpectrogramSketch, profile_db, write_plot
+from .report import CLEANED, SCHEMA_VERSION, shown, write_json
 from .spectral import (
     MinimumStatistics,
     ModelBandMap,
@@ -234,11 +236,15 @@ def output_info(info: AudioInfo, opts: CleanOptions) -> tuple[str, str]:
 
 
 def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Models,
-               report_path: str | Path | None = None) -> dict:
+               report_path: str | Path | None = None, plot_path: str | Path | None = None,
+               label_paths: Optional[dict[str, Path]] = None) -> dict:
     """Clean one file into ``dst`` (written atomically) and return its report.
 
-    The report is also written to ``report_path`` when given. Raises the typed
-    errors of ``errors.py`` for bad inputs and unwritable outputs.
+    Also written when given, each atomically: the report as JSON to
+    ``report_path``; a PNG of the input and output spectrograms to ``plot_path``
+    (needs matplotlib; the output is drawn before --speech-only cuts it, on the
+    input's timeline); label files to ``label_paths`` ({"audacity"|"vtt": path}).
+    Raises the typed errors of ``errors.py`` for bad inputs and unwritable outputs.
     """
     started = time.perf_counter()
     timer = StageTimer()
@@ -256,6 +262,9 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
         fade = max(1, int(SPEECH_ONLY_FADE_MS * info.sample_rate_hz / 1000))
         before, after = LevelMeter(), LevelMeter()
+        sketches = None
+        if plot_path is not None:
+            sketches = tuple(SpectrogramSketch(info.sample_rate_hz, info.frames) for _ in range(2))
         step = max(geo.hop, block_frames // geo.hop * geo.hop)
         with AtomicWriter(dst, info.sample_rate_hz, info.channels, fmt, subtype) as writer:
             for s0 in range(0, info.frames, step):
@@ -265,6 +274,10 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
                 quiet = ~speech_sample_mask(segments, s0, s1, guard)
                 before.add(noisy, speech, quiet)
                 after.add(out, speech, quiet)
+                if sketches:
+                    with timer("plot"):
+                        sketches[0].add(noisy)
+                        sketches[1].add(out)
                 if opts.speech_only:
                     out = (out * _fade_envelope(segments, s0, s1, fade))[:, speech]
                 with timer("write"):
@@ -274,7 +287,23 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
                          models, timer, total_s)
     if report_path is not None:
         write_json(Path(report_path), report)
+    if sketches:
+        write_plot(plot_data(src, info, report, noise, geo, sketches), Path(plot_path))
+    for kind, path in (label_paths or {}).items():
+        write_text_atomic(Path(path), LABEL_RENDERERS[kind](report["segments"]))
     return report
+
+
+def plot_data(src: Path, info: AudioInfo, report: dict, noise: "NoiseProfile", geo: StftGeometry,
+              sketches) -> PlotData:
+    """What the picture of one cleaned file shows."""
+    return PlotData(
+        title=shown(src.name), duration_s=info.duration_s, sample_rate_hz=info.sample_rate_hz,
+        before=sketches[0], after=sketches[1],
+        segments_s=[(s["start_s"], s["end_s"]) for s in report["segments"]],
+        noise_freqs_hz=geo.bin_hz, noise_db=profile_db(noise.power, geo.window),
+        noise_source=noise.source,
+        snr_before_db=report["snr_estimate_db"]["before"], snr_after_db=report["snr_estimate_db"]["after"])
 
 
 def file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts, models,

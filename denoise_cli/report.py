@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -32,6 +33,7 @@ class FileOutcome:
     duration_s: float = 0.0
     seconds: float = 0.0
     report: Optional[dict] = None
+    files: dict = field(default_factory=dict)  # report/plot/label paths, for cleaned and skipped files
 
     def message(self) -> str:
         """One line for a log."""
@@ -72,6 +74,7 @@ class RunReport:
         return {
             "schema_version": SCHEMA_VERSION,
             "output_dir": self.output_dir,
+            "cwd": _cwd(),  # relative paths below are relative to this
             "cleaned": self.count(CLEANED),
             "skipped": self.count(SKIPPED),
             "failed": self.count(FAILED),
@@ -82,7 +85,8 @@ class RunReport:
             "real_time_factor": round(self.wall_s / audio_s, 5) if audio_s else None,
             "files": [{"input": o.input, "output": o.output, "status": o.status,
                        **({"reason": o.reason} if o.reason else {}),
-                       "duration_s": round(o.duration_s, 3), "seconds": round(o.seconds, 3)}
+                       "duration_s": round(o.duration_s, 3), "seconds": round(o.seconds, 3),
+                       **o.files}
                       for o in self.outcomes],
         }
 
@@ -110,6 +114,13 @@ def write_json(path: Path, data: dict) -> None:
     except UnicodeEncodeError:  # a file name with undecodable bytes (surrogate escapes)
         text = json.dumps(data, indent=2, ensure_ascii=True)
     write_text_atomic(Path(path), text + "\n")
+
+
+def _cwd() -> Optional[str]:
+    try:
+        return os.getcwd()
+    except OSError:  # the working folder was removed
+        return None
 
 
 def shown(path: str) -> str:
