@@ -17,7 +17,6 @@ from typing import Iterator, Optional
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from .errors import AudioContentError, AudioReadError, OutputError
 
@@ -183,6 +182,8 @@ class StreamResampler:
 
     def _run(self, x: np.ndarray, n_out: int) -> np.ndarray:
         start = self.context * self.up // self.down
+        from scipy.signal import resample_poly  # scipy.signal costs ~0.5 s to import: only when resampling
+
         return resample_poly(x, self.up, self.down)[start : start + n_out].astype(np.float32)
 
     def process(self, block: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .config import (
     EPS,
@@ -172,6 +171,8 @@ class MinimumStatistics:
         p = power.astype(np.float64)
         if self.state is None:  # start the recursion at the first frame's power
             self.state = MINSTAT_SMOOTH * p[:, :1, :]
+        from scipy.signal import lfilter  # imported only for files without pauses (slow import)
+
         a = MINSTAT_SMOOTH
         smoothed, self.state = lfilter([1 - a], [1, -a], p, axis=1, zi=self.state)
         start = 0
