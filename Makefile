@@ -67,7 +67,7 @@ clean-out:
 bench: bench-short bench-long
 
 bench-short:
-	$(PY) scripts/bench.py --json docs/bench.json
+	$(PY) scripts/bench.py --json docs/bench.json $(if $(wildcard $(PEERS_PY)),--peers-python $(PEERS_PY))
 
 bench-long:
 	$(PY) scripts/bench.py --long --json docs/bench-long.json

@@ -206,7 +206,7 @@ def _worker_models(opts: CleanOptions, device: str):
     key = (opts.model.weights, device, opts.model.enabled, threading.get_ident())
     if key not in _WORKER_MODELS:
         torch.set_num_threads(1)
-        _WORKER_MODELS[key] = load_models(opts, torch.device(device))
+        _WORKER_MODELS[key] = load_models(opts, torch.device(resolve_device(device)))
     return _WORKER_MODELS[key]
 
 
@@ -233,6 +233,8 @@ def clean_job(job: Job, opts: CleanOptions, device: str) -> FileOutcome:
 
 def resolve_device(name: str) -> str:
     """'auto' -> 'cuda' when available else 'cpu'; 'cuda' without a GPU is a usage error."""
+    if name == "cpu":
+        return name  # no torch import: a parent of worker processes need not load it
     import torch
 
     if name == "auto":
@@ -337,7 +339,9 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
     jobs = plan_jobs(inputs, out, opts, run)  # usage errors before the output folder is made
     if run.backend == "dask" and not run.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
-    device = resolve_device(run.device)
+    # "auto" is resolved where the model runs (in each worker), so a parent of
+    # worker processes never imports torch; an impossible "cuda" fails here, before any work.
+    device = run.device if run.device == "auto" else resolve_device(run.device)
     if run.plot:
         from .plot import require_matplotlib
 

@@ -13,12 +13,15 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import HOP_MS, MODEL_SAMPLE_RATE_HZ, WINDOW_MS
 from .errors import CheckpointError
-from .model import MaskNet, ModelDims
+
+if TYPE_CHECKING:  # torch loads only with a model: hashing a checkpoint does not need it
+    import torch
+
+    from .model import MaskNet
 
 DEFAULT_CHECKPOINT = "dns.pt"  # inside denoise_cli/assets/
 FEATURES = {"sample_rate_hz": MODEL_SAMPLE_RATE_HZ, "window_ms": WINDOW_MS, "hop_ms": HOP_MS}
@@ -46,6 +49,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def save_checkpoint(model: MaskNet, path: str | os.PathLike, training: dict | None = None) -> str:
     """Write a checkpoint atomically; returns its SHA-256."""
+    import torch
+
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -62,8 +67,12 @@ def _first_line(exc: Exception) -> str:
 
 
 def load_checkpoint(path: str | os.PathLike | None = None,
-                    device: torch.device = torch.device("cpu")) -> LoadedModel:
+                    device: torch.device | str = "cpu") -> LoadedModel:
     """Load a checkpoint (None: the packaged one) in eval mode on ``device``."""
+    import torch
+
+    from .model import MaskNet, ModelDims
+
     path = Path(path) if path is not None else default_checkpoint_path()
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")

@@ -8,6 +8,13 @@ peak resident memory of the run.
 
     python scripts/bench.py            # short and 10-minute files, --jobs 1 and --jobs all
     python scripts/bench.py --long     # a 3-hour 48 kHz stereo and a 10-hour 16 kHz mono file
+    python scripts/bench.py --peers-python build/peers-venv/bin/python
+                                       # also sox, ffmpeg, noisereduce, RNNoise, DeepFilterNet
+
+Peers run on WAV copies of the same files (their adapters read *.wav), one
+process and one thread each, in the same run; so does our chain for the ratio
+("denoise (wav)", --jobs 1). The Python peers' adapters mix stereo down to mono
+(half the samples of our stereo work); sox and ffmpeg process every channel.
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from denoise_cli.noises import pink  # noqa: E402
 BENCH = ROOT / "bench"
 BLOCK_S = 60  # seconds generated and written at a time, so long files never sit in memory
 SETS = {
-    "default": [("short_16k_mono", 16_000, 1, 30, 4), ("short_48k_stereo", 48_000, 2, 30, 4),
-                ("long_16k_mono", 16_000, 1, 600, 1), ("long_48k_stereo", 48_000, 2, 600, 1)],
+    "default": [("short_16k_mono", 16_000, 1, 30, 8), ("short_48k_stereo", 48_000, 2, 30, 8),
+                ("long_16k_mono", 16_000, 1, 600, 2), ("long_48k_stereo", 48_000, 2, 600, 2)],
     "long": [("3h_48k_stereo", 48_000, 2, 3 * 3600, 1), ("10h_16k_mono", 16_000, 1, 10 * 3600, 1)],
 }
 
@@ -96,10 +103,49 @@ def run(inputs: list[Path], out: Path, jobs: int) -> dict:
             "peak_rss_mb": round(peak_kb / 1024, 1)}
 
 
+def wav_copies(files: list[Path], folder: Path) -> Path:
+    """PCM16 WAV copies of ``files`` in ``folder`` (made once; not timed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        dst = folder / (path.stem + ".wav")
+        if not dst.exists():
+            with sf.SoundFile(path) as src, sf.SoundFile(dst.with_suffix(".tmp"), "w", src.samplerate,
+                                                          src.channels, "PCM_16", format="WAV") as out:
+                for block in src.blocks(BLOCK_S * src.samplerate, dtype="int16"):
+                    out.write(block)
+            dst.with_suffix(".tmp").rename(dst)
+    return folder
+
+
+def peer_rows(name: str, files: list[Path], audio_s: float, peers_python: str) -> list[dict]:
+    """Throughput of our chain and of every installed peer on WAV copies of ``files``."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import compare  # the peers' commands and settings, as `make compare` runs them
+
+    src = wav_copies(files, BENCH / "wav" / name)
+    rows = []
+    for system in compare.systems(None, peers_python):
+        if system["name"] == "denoise --no-dns":
+            continue
+        _, missing = compare.version_or_missing(system, peers_python)
+        if missing:
+            print(f"    skip {system['name']}: {missing}", file=sys.stderr)
+            continue
+        wall = compare.run_system(system, src, BENCH / "peer_out" / name / system["name"].replace(" ", "_"))
+        rows.append({"system": "denoise (wav)" if system["name"] == "denoise" else system["name"],
+                     "wall_s": round(wall, 2), "audio_s_per_wall_s": round(audio_s / wall, 1),
+                     "real_time_factor": round(wall / audio_s, 5)})
+    ours = next((r for r in rows if r["system"] == "denoise (wav)"), None)
+    for r in rows:
+        r["ours_over_this"] = round(ours["audio_s_per_wall_s"] / r["audio_s_per_wall_s"], 2) if ours else None
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     results = []
@@ -116,6 +162,13 @@ def main() -> None:
                   f"wall {row['wall_s']:8.1f} s  {row['audio_s_per_wall_s']:7.1f} x real time  "
                   f"RTF {row['real_time_factor']:.4f}  peak {row['peak_rss_mb']} MB", flush=True)
             print("    stage share: " + ", ".join(f"{k} {v:.0%}" for k, v in row["stage_share"].items()))
+        if args.peers_python:
+            audio_s = results[-1]["audio_s"]
+            peers = peer_rows(name, files, audio_s, args.peers_python)
+            results.append({"set": name, "files": copies, "peers": peers})
+            for r in peers:
+                print(f"    {r['system']:16s} {r['audio_s_per_wall_s']:7.1f} x real time  RTF "
+                      f"{r['real_time_factor']:.4f}  ours/this {r['ours_over_this']}", flush=True)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
