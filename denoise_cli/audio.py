@@ -67,10 +67,12 @@ def _wav_truncation(path: Path) -> Optional[str]:
 class AudioInput:
     """An opened input file: checked header, random-access reads of frame ranges.
 
-    Files no longer than ``cache_s`` seconds are read once and kept in memory.
+    Files no longer than ``cache_s`` seconds, or of at most ``cache_samples``
+    samples (frames x channels), are decoded once and kept in memory (float32),
+    so the pipeline's three passes decode them once.
     """
 
-    def __init__(self, path: str | os.PathLike, cache_s: float = 0.0):
+    def __init__(self, path: str | os.PathLike, cache_s: float = 0.0, cache_samples: int = 0):
         self.path = Path(path)
         try:
             if self.path.is_symlink() and not self.path.exists():
@@ -102,7 +104,8 @@ class AudioInput:
             f.close()
             raise AudioContentError("no audio samples (0 frames)")
         self._cache = None
-        if self.info.frames <= cache_s * self.info.sample_rate_hz:
+        if (self.info.frames <= cache_s * self.info.sample_rate_hz
+                or self.info.frames * self.info.channels <= cache_samples):
             self._cache = self._read_file(0, self.info.frames)
 
     def close(self) -> None:

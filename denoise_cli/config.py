@@ -33,6 +33,7 @@ MINSTAT_BIAS = 1.5  # compensates the downward bias of a minimum of smoothed pow
 
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
+DECODED_CACHE_MB = 256  # files whose decoded float32 samples fit are decoded once, not once per pass
 EPS = 1e-10
 
 
@@ -88,11 +89,13 @@ class CleanOptions:
     speech_only: bool = False
     output_format: Optional[str] = None
     block_s: float = BLOCK_S
+    decoded_cache_mb: float = DECODED_CACHE_MB
 
     def fingerprint(self, checkpoint_sha256: str | None) -> str:
         """A short hash of the settings and model that decide the output."""
         payload = {"options": asdict(self), "checkpoint": checkpoint_sha256}
         payload["options"].pop("block_s")  # blocks change memory use, not the result
+        payload["options"].pop("decoded_cache_mb")
         text = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -250,7 +250,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     timer = StageTimer()
     src, dst = Path(src), Path(dst)
     with timer("read"):
-        inp = AudioInput(src, cache_s=opts.block_s)
+        inp = AudioInput(src, cache_s=opts.block_s,
+                         cache_samples=int(opts.decoded_cache_mb * 2**20) // 4)  # float32
     with inp:
         info = inp.info
         block_frames = max(1, int(opts.block_s * info.sample_rate_hz))

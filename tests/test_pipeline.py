@@ -27,7 +27,9 @@ SHIPPED = default_checkpoint_path()
 
 
 def _small_blocks(opts: CleanOptions, block_s: float = 0.7, chunk_s: float = 1.0) -> CleanOptions:
-    return replace(opts, block_s=block_s, model=replace(opts.model, chunk_s=chunk_s, overlap_s=0.25))
+    """Small blocks, read from the file block by block (no decoded cache)."""
+    return replace(opts, block_s=block_s, decoded_cache_mb=0,
+                   model=replace(opts.model, chunk_s=chunk_s, overlap_s=0.25))
 
 
 def _noisy_stereo(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
@@ -62,6 +64,14 @@ def noisy_speech(tmp_path_factory, speech_with_pauses):
 
 
 # --- blocks equal whole -------------------------------------------------------------------------
+def test_decoded_cache_gives_the_same_bytes_as_reading_per_block(tmp_path, stereo_48k, clean_opts, models):
+    streamed = _small_blocks(clean_opts, block_s=0.7)
+    cached = replace(streamed, decoded_cache_mb=64)
+    clean_file(stereo_48k["PCM_16"], tmp_path / "streamed.wav", streamed, models)
+    clean_file(stereo_48k["PCM_16"], tmp_path / "cached.wav", cached, models)
+    assert (tmp_path / "streamed.wav").read_bytes() == (tmp_path / "cached.wav").read_bytes()
+
+
 @pytest.mark.parametrize("subtype,tol", [("PCM_16", 1), ("FLOAT", 1e-4)])
 def test_small_blocks_equal_one_block(tmp_path, stereo_48k, clean_opts, models, subtype, tol):
     whole_opts = _small_blocks(clean_opts, block_s=30.0)
