@@ -103,3 +103,33 @@ def test_plots_and_audio_load_from_disk(page):
     page.wait_for_function("document.querySelector('audio') && document.querySelector('audio').duration > 0")
     assert page.evaluate("document.querySelector('audio').error") is None
     assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory):
+    """A run summary of 450 files (no audio needed to test the table)."""
+    import json
+
+    out = tmp_path_factory.mktemp("big")
+    files = [{"input": f"in/rec_{i:03d}.wav", "output": str(out / f"rec_{i:03d}.wav"), "status": "cleaned",
+              "duration_s": float((i * 37) % 450 + 1), "seconds": 0.5} for i in range(450)]
+    (out / "denoise-run.json").write_text(json.dumps({"cleaned": 450, "skipped": 0, "failed": 0,
+                                                      "files": files, "cwd": str(out)}))
+    assert CliRunner().invoke(app, ["report", str(out)]).exit_code == 0
+    return out
+
+
+def test_thousands_of_rows_are_drawn_a_page_at_a_time(browser, big_site):
+    page = browser.new_page()
+    page.goto((big_site / "index.html").as_uri())
+    assert page.locator("#rows tr").count() == 200
+    assert page.locator("#count").text_content() == "showing 200 of 450 matching (450 files)"
+    page.click("th[data-key=duration_s]")
+    page.click("th[data-key=duration_s]")  # descending: the longest file of all 450 comes first
+    assert names(page)[0] == "rec_" + f"{next(i for i in range(450) if (i * 37) % 450 == 449):03d}.wav"
+    page.click("#more")
+    assert page.locator("#rows tr").count() == 400
+    assert page.locator("#more").text_content() == "show 50 more"
+    page.click("#more")
+    assert page.locator("#rows tr").count() == 450 and page.locator("#more").is_hidden()
+    page.close()
