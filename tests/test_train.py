@@ -129,3 +129,39 @@ def test_resume_refuses_a_run_dir_made_with_other_settings(tmp_path):
     train(TrainOptions(**base), log=lambda m: None)
     with pytest.raises(UsageError, match="belongs to a run with other settings"):
         train(TrainOptions(**base, under_weight=2.0), log=lambda m: None)
+
+
+def test_fine_tuning_starts_from_the_init_checkpoint(data, tmp_path):
+    base = _opts(data, tmp_path, "base", steps=2)
+    train(base, log=lambda m: None)
+    zero_lr = replace(_opts(data, tmp_path, "tuned", steps=2), init=base.out, lr=0.0)
+    logs = []
+    train(zero_lr, log=logs.append)
+    assert any("starting from" in line for line in logs)
+    assert _same(_state(base.out), _state(zero_lr.out))  # lr 0: the init weights and normalisation, unchanged
+    assert load_checkpoint(zero_lr.out).training["init_sha256"] == file_sha256(base.out)
+    moved = replace(_opts(data, tmp_path, "moved", steps=2), init=base.out)
+    train(moved, log=lambda m: None)
+    assert not _same(_state(base.out), _state(moved.out))
+
+
+def test_augmented_mixtures_differ_but_stay_deterministic(data, tmp_path):
+    from denoise_cli.augment import AugmentOptions
+
+    speakers, noises = load_folder(data / "speech", True), load_folder(data / "noise", False)
+    plain = MixtureMaker(speakers, noises, replace(_opts(data, tmp_path, "p"), augment=AugmentOptions.none()))
+    heavy = MixtureMaker(speakers, noises, replace(_opts(data, tmp_path, "h"), augment=AugmentOptions(1, 1, 1, 1)))
+    assert not torch.equal(plain.batch((0, 3, 1))[1], heavy.batch((0, 3, 1))[1])
+    assert torch.equal(heavy.batch((0, 3, 1))[1], heavy.batch((0, 3, 1))[1])
+
+
+def test_train_on_cuda_without_a_gpu_is_a_usage_error(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    r = CliRunner().invoke(app, ["train", "--speech-dir", str(data / "speech"), "--out", str(tmp_path / "x.pt"),
+                                 "--device", "cuda", "--steps", "1"])
+    assert r.exit_code == 2 and "no CUDA device is available" in r.output
