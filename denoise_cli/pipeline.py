@@ -188,7 +188,8 @@ class BlockCleaner:
             with self.timer("model"):
                 model_mag = self.band.to_model(magnitude * gain)
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
-                                    self.overlap_frames, self.models.device, self.opts.model.batch_size)
+                                    self.overlap_frames, self.models.device, self.opts.model.batch_size,
+                                    self.opts.model.precision == "bfloat16")
                 keep = slice(first - lo, stop - lo)
                 gain = gain[:, keep] * self.band.from_model(mask, model_mag[:, keep] ** 2)
         else:

@@ -320,3 +320,15 @@ def test_clean_file_on_cuda_equals_cpu(tmp_path, stereo_48k, clean_opts, models)
     a, _ = read_audio(tmp_path / "cpu.wav")
     b, _ = read_audio(tmp_path / "gpu.wav")
     assert np.abs(a - b).max() < 1e-3
+
+
+def test_bfloat16_model_stays_close_to_float32(tmp_path, noisy_speech, clean_opts, models):
+    path, _, _ = noisy_speech
+    bf16 = replace(clean_opts, model=replace(clean_opts.model, precision="bfloat16"))
+    clean_file(path, tmp_path / "f32.wav", clean_opts, models)
+    clean_file(path, tmp_path / "bf16.wav", bf16, models)
+    a, _ = read_audio(tmp_path / "f32.wav")
+    b, _ = read_audio(tmp_path / "bf16.wav")
+    assert not np.array_equal(a, b)  # the bfloat16 path did run
+    assert snr_db(a[0], b[0]) > 40.0
+    assert bf16.fingerprint("x") != clean_opts.fingerprint("x")  # a precision change redoes outputs
