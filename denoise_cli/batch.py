@@ -388,7 +388,9 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
     ``run.scheduler`` through joblib's Dask backend; every worker must see the
     input and output paths.
     """
-    if run.backend == "loky" and (run.jobs == 1 or len(jobs) <= 1):
+    if not jobs:
+        return
+    if run.backend == "local" and (run.jobs == 1 or len(jobs) == 1):
         import torch
 
         threads = torch.get_num_threads()
@@ -397,24 +399,69 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
                 yield job, clean_job(job, opts, device)
         finally:
             torch.set_num_threads(threads)
-        return
-    if not jobs:
-        return
-    from joblib import Parallel, delayed, parallel_config
-
-    tasks = (delayed(_indexed)(i, job, opts, device) for i, job in enumerate(jobs))
-    if run.backend == "dask":
+    elif run.backend == "local":
+        yield from _run_local_pool(jobs, opts, device, min(run.jobs, len(jobs)))
+    else:
         client = _dask_client(run.scheduler)
         try:
+            from joblib import parallel_config
+
             with parallel_config(backend="dask"):
-                for i, outcome in Parallel(n_jobs=-1, return_as="generator_unordered")(tasks):
-                    yield jobs[i], outcome
+                yield from _run_joblib(jobs, opts, device, n_jobs=-1)
         finally:
             client.close()
-        return
-    parallel = Parallel(n_jobs=min(run.jobs, len(jobs)), return_as="generator_unordered")
-    for i, outcome in parallel(tasks):
+
+
+def _run_joblib(jobs: list[Job], opts: CleanOptions, device: str, n_jobs: int):
+    from joblib import Parallel, delayed
+
+    tasks = (delayed(_indexed)(i, job, opts, device) for i, job in enumerate(jobs))
+    for i, outcome in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
         yield jobs[i], outcome
+
+
+def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: int):
+    """Yield (job, outcome) from ``workers`` local processes, as files finish.
+
+    The workers are forked from a fork server that has imported torch and the
+    pipeline once and run nothing (so forking it is safe, unlike forking a
+    process that has used torch's thread pools or CUDA): a worker starts in
+    milliseconds instead of importing torch itself. Each loads the models on
+    its first file and runs one torch thread. A worker that dies (killed, out
+    of memory) fails the files it had, not the run. On an interrupt the
+    workers are killed; the caller removes their temporary files.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["denoise_cli.pipeline"])
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker_init)
+    futures = {pool.submit(clean_job, job, opts, device): job for job in jobs}
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                outcome = FileOutcome(str(job.input), str(job.output), FAILED,
+                                      "a worker process died (killed, or out of memory)", job.duration_s)
+            yield job, outcome
+    except BaseException:
+        processes = getattr(pool, "_processes", None) or {}  # private, but the only way to stop running tasks
+        for process in list(processes.values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _pool_worker_init() -> None:
+    """In a pool worker: SIGTERM kills at once (the parent, not the worker, cleans up)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _dask_client(address: Optional[str]):

@@ -54,7 +54,7 @@ class LabelKind(str, Enum):
 
 
 class Backend(str, Enum):
-    loky = "loky"
+    local = "local"
     dask = "dask"
 
 
@@ -98,7 +98,7 @@ def clean(
                                        help="Input files and folders (walked for .wav/.flac), then the output folder."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files cleaned in parallel (0: all cores)."),
     device: Device = typer.Option(Device.auto, help="Where the mask model runs."),
-    backend: Backend = typer.Option(Backend.loky, help="loky: processes on this machine; dask: a Dask cluster."),
+    backend: Backend = typer.Option(Backend.local, help="local: processes on this machine; dask: a Dask cluster."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, with --backend dask."),
     vad_threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Speech probability threshold."),
     min_speech_ms: int = typer.Option(300, min=0, help="Shorter speech is not a segment."),

@@ -111,7 +111,7 @@ class RunOptions:
     write_report: bool = True
     report_dir: Optional[str] = None
     wait: bool = False  # queue behind another run on the same output folder instead of failing
-    backend: str = "loky"  # "loky": local processes; "dask": a Dask cluster
+    backend: str = "local"  # "local": processes on this machine; "dask": a Dask cluster
     scheduler: Optional[str] = None  # the Dask scheduler's address, with backend "dask"
     plot: bool = False  # a PNG of the spectrograms beside each report (needs matplotlib)
     labels: tuple[str, ...] = ()  # label files beside each report: "audacity", "vtt"

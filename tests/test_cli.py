@@ -355,12 +355,13 @@ def long_inputs(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, sig, code):
+def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, sig, code, jobs):
     out = tmp_path / "out"
     before = tree_hashes(long_inputs)
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out),
-                             "-j", "1", "--weights", random_weights],
+                             "-j", jobs, "--weights", random_weights],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         deadline = time.monotonic() + 240
@@ -376,14 +377,16 @@ def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, s
     assert proc.returncode == code, stderr
     summary = _summary(out)
     assert summary["interrupted"] is True
-    assert summary["files"][0]["input"] == str(long_inputs / "a.wav")
-    assert summary["files"][0]["status"] == "cleaned"
+    a_entry = [f for f in summary["files"] if f["input"] == str(long_inputs / "a.wav")]
+    assert a_entry and a_entry[0]["status"] == "cleaned"
     assert summary["cleaned"] < 5
     a, _ = read_audio(out / "a.wav")
     assert a.shape == (1, 20 * 16_000)
-    for name in "bcde":  # nothing half-written
-        done = (out / f"{name}.wav").exists()
-        assert done == any(f["input"].endswith(f"{name}.wav") and f["status"] == "cleaned" for f in summary["files"])
+    for name in "bcde":  # nothing half-written: an output is whole, and every file reported cleaned exists
+        if any(f["input"].endswith(f"{name}.wav") and f["status"] == "cleaned" for f in summary["files"]):
+            assert (out / f"{name}.wav").exists()
+        if (out / f"{name}.wav").exists():  # with -j 2, a worker may finish a file the summary missed
+            assert read_audio(out / f"{name}.wav")[0].shape == (1, 20 * 16_000)
     assert temp_leftovers(out) == []
     assert tree_hashes(long_inputs) == before
     assert "interrupted" in stderr
