@@ -134,11 +134,10 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
         with timer("read"):
             x = inp.read(*geo.frame_span(f0, f1))
         with timer("profile"):
-            power = np.abs(stft_frames(x, geo)) ** 2
             if fallback:
-                acc.add(power)
-            else:
-                acc.add(power, is_noise[f0:f1])
+                acc.add(np.abs(stft_frames(x, geo)) ** 2)
+            else:  # transform only the noise frames
+                acc.add(np.abs(stft_frames(x, geo, is_noise[f0:f1])) ** 2)
     return NoiseProfile(acc.result(), "minimum-statistics" if fallback else "non-speech", acc.seconds)
 
 

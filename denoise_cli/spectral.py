@@ -65,15 +65,19 @@ class StftGeometry:
         return (first - 1) * self.hop, stop * self.hop
 
 
-def stft_frames(x: np.ndarray, geo: StftGeometry) -> np.ndarray:
+def stft_frames(x: np.ndarray, geo: StftGeometry, select: np.ndarray | None = None) -> np.ndarray:
     """Spectra of consecutive frames of an already-spanned signal.
 
     x: (channels, (frames + 1) * hop) float32, as given by ``frame_span``.
-    Returns (channels, frames, bins) complex64.
+    select: optional (frames,) bool: transform only these frames.
+    Returns (channels, frames, bins) complex64 (frames: the selected ones).
     """
     n_frames = x.shape[-1] // geo.hop - 1
     frames = np.lib.stride_tricks.sliding_window_view(x, geo.n_fft, axis=-1)[..., :: geo.hop, :]
-    frames = frames[..., :n_frames, :] * geo.window
+    frames = frames[..., :n_frames, :]
+    if select is not None:
+        frames = frames[..., select, :]
+    frames = frames * geo.window
     return np.fft.rfft(frames, axis=-1).astype(np.complex64)
 
 
@@ -132,10 +136,12 @@ class NoiseProfileAccumulator:
         self.total = np.zeros((channels, geo.n_bins), dtype=np.float64)
         self.count = 0
 
-    def add(self, power: np.ndarray, is_noise: np.ndarray) -> None:
-        """power: (channels, frames, bins); is_noise: (frames,) bool."""
-        self.total += power[:, is_noise, :].sum(axis=1)
-        self.count += int(is_noise.sum())
+    def add(self, power: np.ndarray, is_noise: np.ndarray | None = None) -> None:
+        """power: (channels, frames, bins); is_noise: (frames,) bool (None: every frame is noise)."""
+        if is_noise is not None:
+            power = power[:, is_noise, :]
+        self.total += power.sum(axis=1)
+        self.count += power.shape[1]
 
     @property
     def seconds(self) -> float:
