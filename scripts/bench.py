@@ -74,20 +74,60 @@ def make_file(path: Path, rate: int, channels: int, seconds: int, seed: int) -> 
     tmp.rename(path)
 
 
-# Runs a command and prints the largest peak RSS (kB) among it and its reaped descendants.
-PEAK_WRAPPER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
-                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+PEAK_POLL_S = 0.05
+
+
+def _children() -> dict[int, list[int]]:
+    """ppid -> pids, for every process in /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_watched(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd``; (wall seconds, peak RSS in MB of the largest process in its tree).
+
+    The tree is sampled every PEAK_POLL_S from /proc, so worker processes forked
+    by a fork server (grandchildren, which getrusage does not see) count too.
+    """
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while proc.poll() is None:
+        tree, todo = _children(), [proc.pid]
+        while todo:
+            pid = todo.pop()
+            peak = max(peak, _rss_mb(pid))
+            todo += tree.get(pid, [])
+        time.sleep(PEAK_POLL_S)
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return wall, peak
 
 
 def run(inputs: list[Path], out: Path, jobs: int) -> dict:
     """One `denoise clean` run: wall time, and the peak RSS of its largest process."""
     cmd = [str(ROOT / ".venv" / "bin" / "denoise"), "clean", *map(str, inputs), str(out),
            "--overwrite", "--quiet", "--jobs", str(jobs)]
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *cmd], check=True,
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    peak_kb = int(done.stdout.split()[-1])
+    wall, peak_mb = run_watched(cmd)
     stages, audio = {}, 0.0
     for report in out.rglob("*.json"):
         data = json.loads(report.read_text())
@@ -100,7 +140,7 @@ def run(inputs: list[Path], out: Path, jobs: int) -> dict:
     return {"jobs": jobs, "audio_s": round(audio, 1), "wall_s": round(wall, 2),
             "audio_s_per_wall_s": round(audio / wall, 1), "real_time_factor": round(wall / audio, 5),
             "stage_share": {k: round(v / total, 3) for k, v in sorted(stages.items())},
-            "peak_rss_mb": round(peak_kb / 1024, 1)}
+            "peak_rss_mb": round(peak_mb, 1)}
 
 
 def wav_copies(files: list[Path], folder: Path) -> Path:
