@@ -39,14 +39,20 @@ def _is_file_report(data: Optional[dict]) -> bool:
     return bool(data) and "denoise_version" in data and "segments" in data and "output" in data
 
 
+def _absolute(path: str, cwd: Optional[str]) -> str:
+    """``path`` made absolute against ``cwd``, the folder the run was started in (else this one)."""
+    return os.path.abspath(os.path.join(cwd or os.getcwd(), path))
+
+
+def _relative(path: str, base: Path, cwd: Optional[str]) -> str:
+    return os.path.relpath(_absolute(path, cwd), os.path.abspath(base))
+
+
 def _href(path: Optional[str], base: Path, cwd: Optional[str]) -> Optional[str]:
     """A relative, percent-encoded link from ``base`` to ``path`` (None when there is none)."""
     if not path:
         return None
-    p = Path(path)
-    if not p.is_absolute():
-        p = Path(cwd or os.getcwd()) / p
-    rel = os.path.relpath(os.path.abspath(p), os.path.abspath(base))
+    rel = _relative(path, base, cwd)
     return quote(os.fsencode(rel).replace(os.sep.encode(), b"/"), safe="/")
 
 
@@ -59,8 +65,7 @@ def _row(entry: dict, report: Optional[dict], base: Path, cwd: Optional[str]) ->
     entry = {"input": report.get("input")} | entry
     status = entry.get("status") or report.get("status") or "?"
     return {
-        "name": os.path.relpath(output, base) if output and Path(output).is_absolute()
-        else (output or entry.get("input") or "?"),
+        "name": _relative(output, base, cwd) if output else (entry.get("input") or "?"),
         "status": status,
         "reason": entry.get("reason", ""),
         "duration_s": entry.get("duration_s") or report.get("duration_s"),
@@ -82,28 +87,31 @@ def _links(entry: dict, output: Optional[str], status: str, base: Path, cwd: Opt
 
 
 def collect_rows(output_dir: Path) -> tuple[dict, list[dict]]:
-    """(run summary, rows): the last run's files first, then reports of earlier runs found under OUTPUT_DIR."""
+    """(run summary, rows): the last run's files first, then reports of earlier runs found under OUTPUT_DIR.
+
+    Paths in the summary are taken relative to the folder the run started in
+    (its ``cwd``), so the page is the same whichever folder it is made from.
+    """
     summary = _read_json(output_dir / RUN_SUMMARY_NAME) or {}
     cwd = summary.get("cwd")
-    rows, seen = [], set()
+    rows, seen = [], set()  # seen: absolute outputs and reports already in a row
     for entry in summary.get("files", []):
         if not isinstance(entry, dict):
             continue
-        report_path = entry.get("report")
-        report = _read_json(Path(report_path)) if report_path else None
+        report = _read_json(Path(_absolute(entry["report"], cwd))) if entry.get("report") else None
         rows.append(_row(entry, report if _is_file_report(report) else None, output_dir, cwd))
-        if entry.get("output"):
-            seen.add(os.path.abspath(Path(cwd or ".") / entry["output"]))
+        seen |= {_absolute(entry[k], cwd) for k in ("output", "report") if entry.get(k)}
     for path in sorted(output_dir.rglob("*.json")):
-        if path.name.startswith(".") or path.name == RUN_SUMMARY_NAME:
+        output = path.with_name(path.name[: -len(".json")])  # a report sits beside its output
+        if path.name.startswith(".") or path.name == RUN_SUMMARY_NAME or \
+                {os.path.abspath(path), os.path.abspath(output)} & seen:
             continue
         report = _read_json(path)
-        if not _is_file_report(report) or os.path.abspath(report["output"]) in seen:
+        if not _is_file_report(report):
             continue
-        seen.add(os.path.abspath(report["output"]))
-        side = {"report": str(path)}
+        side = {"report": str(path), **({"output": str(output)} if output.is_file() else {})}
         for key, suffix in (("plot", ".png"), ("labels_audacity", ".labels.txt"), ("labels_vtt", ".vtt")):
-            candidate = path.with_name(path.name[: -len(".json")] + suffix)
+            candidate = path.with_name(output.name + suffix)
             if candidate.is_file():
                 side[key] = str(candidate)
         rows.append(_row({"status": report.get("status", CLEANED), **side}, report, output_dir, None))

@@ -7,7 +7,6 @@ the shortened output, else the input times (the same in the output).
 
 from __future__ import annotations
 
-LABEL_KINDS = ("audacity", "vtt")
 LABEL_SUFFIX = {"audacity": ".labels.txt", "vtt": ".vtt"}
 SPEECH_LABEL = "speech"
 

@@ -113,10 +113,7 @@ def _snr_text(value: float | None) -> str:
 
 def render_plot(data: PlotData) -> bytes:
     """The picture as PNG bytes, PLOT_WIDTH_PX x PLOT_HEIGHT_PX."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure  # a Figure without pyplot: no global state, no display
+    from matplotlib.figure import Figure  # no pyplot: no backend switch, no global state, no display
 
     before, after = data.before.db(), data.after.db()
     top = float(max(before.max(), after.max()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,14 @@ def _active_part(x: np.ndarray, rate: int, range_db: float = 35.0) -> np.ndarray
 
 
 # --- fixtures -----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _restore_sigterm():
+    """`denoise clean` installs a SIGTERM handler; keep it out of the test process."""
+    old = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
 @pytest.fixture(scope="session")
 def random_weights(tmp_path_factory) -> str:
     """A random, seeded MaskNet checkpoint (not the packaged model)."""

@@ -22,12 +22,6 @@ from denoise_cli.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_sigterm():
-    """`denoise clean` installs a SIGTERM handler; keep it out of the test process."""
-    old = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, old)
 
 
 def denoise(*args):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,13 +15,6 @@ from denoise_cli.html_report import collect_rows
 
 runner = CliRunner()
 HTML_NAME = "<b>bold</b> & <img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(autouse=True)
-def _restore_sigterm():
-    old = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, old)
 
 
 def make_run(root, speech_16k, weights, extra=()):
@@ -79,3 +72,15 @@ def test_report_on_a_folder_without_a_run_is_a_usage_error(tmp_path):
     assert r.exit_code == 2 and "no denoise-run.json and no per-file reports" in r.output
     r = runner.invoke(app, ["report", str(tmp_path / "missing")])
     assert r.exit_code == 2 and "missing: not a folder" in r.output
+
+
+def test_page_is_the_same_from_any_folder_after_a_run_with_relative_paths(tmp_path, speech_16k,
+                                                                         random_weights, monkeypatch):
+    write_audio(tmp_path / "in" / "a.wav", np.tile(speech_16k, 2), 16000)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["clean", "in", "out", "--weights", random_weights, "-q"]).exit_code == 0
+    monkeypatch.chdir(tmp_path / "out")  # the page made from inside the output folder
+    _, rows = collect_rows(Path("."))
+    assert [r["name"] for r in rows] == ["a.wav"]  # not "out/a.wav", and no second row from the scan
+    assert rows[0]["links"] == {"input": "../in/a.wav", "output": "a.wav", "report": "a.wav.json"}
+    assert rows[0]["speech_ratio"] is not None  # its report was found through the run's cwd

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import struct
 import sys
 
@@ -19,11 +18,6 @@ from denoise_cli.plot import PLOT_HEIGHT_PX, PLOT_WIDTH_PX, SpectrogramSketch, p
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_sigterm():
-    old = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, old)
 
 
 def png_size(path) -> tuple[int, int]:
