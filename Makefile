@@ -56,7 +56,7 @@ train: data
 train-augmented: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --init denoise_cli/assets/dns.pt \
 		--out runs/dns-v3.pt --run-dir runs/dns-v3 --steps 4000 --batch-size 32 --seed 1 --lr 5e-4 --threads 1 \
-		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0
+		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0 --reverberant-target
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

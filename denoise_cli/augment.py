@@ -1,10 +1,12 @@
 """Speech augmentation for training: EQ, room reverberation, band limiting, clipping.
 
 Each function takes a numpy Generator and 16 kHz mono float32 speech of shape
-(n_samples,) and returns float32 of the same shape. The augmented speech is
-both the clean part of the mixture and the training target: the model learns
-to keep speech as it was recorded (coloured, reverberant, telephone-band or
-clipped), and to remove only the noise.
+(n_samples,) and returns float32 of the same shape. ``augment_speech`` returns
+the speech that goes into the mixture and the training target. The model learns
+to keep colouring, telephone band and clipping as recorded (they are in both),
+and, by default, to remove the late reverberation along with the noise: the
+target of a reverberated example keeps only the direct sound and the first
+``EARLY_REFLECTIONS_MS`` of the room.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ RT60_S_RANGE = (0.15, 0.8)            # room decay times
 DIRECT_TO_REVERB_DB_RANGE = (0.0, 12.0)
 BAND_LIMIT_HZ = 3800.0                # 8 kHz telephone speech played back at 16 kHz
 CLIP_HEADROOM_DB_RANGE = (1.0, 8.0)   # clip this far below the speech peak
+EARLY_REFLECTIONS_MS = 50.0           # the part of a room kept in a dry target
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class AugmentOptions:
     reverb_share: float = 0.2
     band_limit_share: float = 0.1
     clip_share: float = 0.05
+    dry_target: bool = True  # target keeps only the early reflections (False: the whole room)
 
     @classmethod
     def none(cls) -> "AugmentOptions":
@@ -71,8 +75,21 @@ def random_room(rng: np.random.Generator, sample_rate_hz: int) -> np.ndarray:
 
 def reverberate(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     """``x`` convolved with a random room, kept at its original RMS."""
-    y = fftconvolve(x.astype(np.float64), random_room(rng, sample_rate_hz))[: x.size]
-    return (y * np.sqrt(np.mean(x.astype(np.float64) ** 2) / (np.mean(y**2) + 1e-20))).astype(np.float32)
+    return reverberate_with_early(rng, x, sample_rate_hz)[0]
+
+
+def reverberate_with_early(rng: np.random.Generator, x: np.ndarray,
+                           sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray]:
+    """(``x`` in a random room, ``x`` with only the room's first EARLY_REFLECTIONS_MS).
+
+    Both are scaled by the one gain that keeps the reverberant signal at the RMS of ``x``.
+    """
+    x64 = x.astype(np.float64)
+    rir = random_room(rng, sample_rate_hz)
+    y = fftconvolve(x64, rir)[: x.size]
+    early = fftconvolve(x64, rir[: int(EARLY_REFLECTIONS_MS * sample_rate_hz / 1000)])[: x.size]
+    gain = np.sqrt(np.mean(x64**2) / (np.mean(y**2) + 1e-20))
+    return (y * gain).astype(np.float32), (early * gain).astype(np.float32)
 
 
 def band_limit(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -83,20 +100,33 @@ def band_limit(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int) -> 
 
 def clip(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     """Hard clipping a few dB below the peak."""
-    limit = np.abs(x).max() * 10 ** (-rng.uniform(*CLIP_HEADROOM_DB_RANGE) / 20)
-    return np.clip(x, -limit, limit).astype(np.float32)
+    return np.clip(x, -(limit := _clip_limit(rng, x)), limit).astype(np.float32)
+
+
+def _clip_limit(rng: np.random.Generator, x: np.ndarray) -> float:
+    return float(np.abs(x).max() * 10 ** (-rng.uniform(*CLIP_HEADROOM_DB_RANGE) / 20))
 
 
 def augment_speech(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int,
-                   opts: AugmentOptions) -> np.ndarray:
+                   opts: AugmentOptions) -> tuple[np.ndarray, np.ndarray]:
     """Apply each augmentation with its share's probability, in a fixed order.
 
+    Returns (speech for the mixture, training target), each shaped like ``x``.
+    They differ only after reverberation with ``opts.dry_target``: band limiting
+    and clipping (at the mixture's clip level) then apply to both.
     An augmentation whose share is 0 draws nothing from ``rng``, so with every
-    share at 0 the random stream (and a training run) is as without augmentation.
+    share at 0 the random stream (and a training run) is as without augmentation,
+    and both returned arrays are ``x`` itself.
     """
-    steps = ((opts.eq_share, random_eq), (opts.reverb_share, reverberate),
-             (opts.band_limit_share, band_limit), (opts.clip_share, clip))
-    for share, fn in steps:
-        if share > 0 and rng.random() < share:
-            x = fn(rng, x, sample_rate_hz)
-    return x
+    target = x
+    if opts.eq_share > 0 and rng.random() < opts.eq_share:
+        x = target = random_eq(rng, x, sample_rate_hz)
+    if opts.reverb_share > 0 and rng.random() < opts.reverb_share:
+        x, early = reverberate_with_early(rng, x, sample_rate_hz)
+        target = early if opts.dry_target else x
+    if opts.band_limit_share > 0 and rng.random() < opts.band_limit_share:
+        x, target = band_limit(rng, x, sample_rate_hz), band_limit(rng, target, sample_rate_hz)
+    if opts.clip_share > 0 and rng.random() < opts.clip_share:
+        limit = _clip_limit(rng, x)
+        x, target = (np.clip(a, -limit, limit).astype(np.float32) for a in (x, target))
+    return x, target

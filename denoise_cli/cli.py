@@ -256,6 +256,9 @@ def train(
     init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning)."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="EQ, reverberation, band limiting and clipping of the training speech."),
+    dry_target: bool = typer.Option(True, "--dry-target/--reverberant-target",
+                                    help="Reverberated examples: learn to remove the late reverberation "
+                                         "(dry) or to keep the whole room."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch
@@ -277,7 +280,7 @@ def train(
                         run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
                         init=str(init) if init else None,
-                        augment=AugmentOptions() if augment else AugmentOptions.none(),
+                        augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor))
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))

@@ -128,7 +128,7 @@ class MixtureMaker:
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
         """Returns (input, target), each (frames, 161) float32."""
         o = self.opts
-        clean = augment_speech(rng, self._speech(rng), MODEL_SAMPLE_RATE_HZ, o.augment)
+        clean, target_speech = augment_speech(rng, self._speech(rng), MODEL_SAMPLE_RATE_HZ, o.augment)
         profile_n = int(o.profile_s * MODEL_SAMPLE_RATE_HZ)
         noise = self._noise(rng, self.n + profile_n)
         snr = rng.uniform(*o.snr_db_range)
@@ -147,7 +147,7 @@ class MixtureMaker:
             noise_power = (np.abs(stft(context[None], self.geo)) ** 2).mean(axis=1)
         g = subtraction_gain(power, noise_power, o.spectral.over_subtraction, o.spectral.floor)
         ss = np.abs(spec[0]) * g[0]
-        target = np.abs(stft((clean * gain)[None], self.geo)[0])
+        target = np.abs(stft((target_speech * gain)[None], self.geo)[0])
         return ss.astype(np.float32), target.astype(np.float32)
 
     def batch(self, seed: tuple) -> tuple[torch.Tensor, torch.Tensor]:

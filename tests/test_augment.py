@@ -3,8 +3,8 @@
 import numpy as np
 from scipy.signal import welch
 
-from denoise_cli.augment import (AugmentOptions, augment_speech, band_limit, clip, random_eq,
-                                 random_room, reverberate)
+from denoise_cli.augment import (EARLY_REFLECTIONS_MS, AugmentOptions, augment_speech, band_limit,
+                                 clip, random_eq, random_room, reverberate, reverberate_with_early)
 
 SR = 16000
 
@@ -56,9 +56,34 @@ def test_eq_changes_colour_but_not_length():
 
 def test_augment_is_deterministic_and_off_when_shares_are_zero():
     x = _noise()
-    a = augment_speech(np.random.default_rng(9), x, SR, AugmentOptions(1, 1, 1, 1))
-    b = augment_speech(np.random.default_rng(9), x, SR, AugmentOptions(1, 1, 1, 1))
-    assert np.array_equal(a, b) and not np.allclose(a, x)
+    a, ta = augment_speech(np.random.default_rng(9), x, SR, AugmentOptions(1, 1, 1, 1))
+    b, tb = augment_speech(np.random.default_rng(9), x, SR, AugmentOptions(1, 1, 1, 1))
+    assert np.array_equal(a, b) and np.array_equal(ta, tb) and not np.allclose(a, x)
     rng = np.random.default_rng(9)
-    assert augment_speech(rng, x, SR, AugmentOptions.none()) is x
+    mixed, target = augment_speech(rng, x, SR, AugmentOptions.none())
+    assert mixed is x and target is x
     assert rng.random() == np.random.default_rng(9).random()  # nothing drawn
+
+
+def test_dry_target_keeps_the_early_room_only():
+    x = np.zeros(SR, np.float32)
+    x[100] = 1.0
+    wet, early = reverberate_with_early(np.random.default_rng(1), x, SR)
+    assert np.array_equal(wet, reverberate(np.random.default_rng(1), x, SR))
+    cut = 100 + int(EARLY_REFLECTIONS_MS * SR / 1000)
+    assert np.allclose(early[:cut], wet[:cut], atol=1e-6)  # same gain, direct sound and early part
+    assert np.abs(early[cut + 1:]).max() < 1e-6 and np.abs(wet[cut + 1:]).max() > 1e-3
+
+
+def test_augment_target_is_dry_or_reverberant_as_asked():
+    x = _noise()
+    reverb_only = dict(eq_share=0, reverb_share=1, band_limit_share=0, clip_share=0)
+    wet, dry = augment_speech(np.random.default_rng(4), x, SR, AugmentOptions(**reverb_only))
+    wet2, same = augment_speech(np.random.default_rng(4), x, SR,
+                                AugmentOptions(**reverb_only, dry_target=False))
+    assert np.array_equal(wet, wet2) and same is wet2
+    # the dry target lacks the late tail: less energy than the reverberant speech
+    assert np.sum(dry.astype(np.float64) ** 2) < np.sum(wet.astype(np.float64) ** 2)
+    everything = augment_speech(np.random.default_rng(4), x, SR, AugmentOptions(1, 1, 1, 1))
+    limit = np.abs(everything[0]).max()
+    assert np.abs(everything[1]).max() <= limit + 1e-7  # clipped at the mixture's level
