@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioContentError, AudioReadError, OutputError
+from .resample import resample_poly
 
 FORMATS = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac"}  # WAVEX: WAVE_FORMAT_EXTENSIBLE
 MAX_ABS_SAMPLE = 1e6  # float files beyond this are corrupt (and would overflow float32 power)
@@ -185,9 +186,7 @@ class StreamResampler:
 
     def _run(self, x: np.ndarray, n_out: int) -> np.ndarray:
         start = self.context * self.up // self.down
-        from scipy.signal import resample_poly  # scipy.signal costs ~0.5 s to import: only when resampling
-
-        return resample_poly(x, self.up, self.down)[start : start + n_out].astype(np.float32)
+        return resample_poly(x, self.up, self.down)[start : start + n_out]
 
     def process(self, block: np.ndarray) -> np.ndarray:
         if self.up == self.down:

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Optional
 import soundfile as sf
 
 from .audio import TEMP_MARKER, write_text_atomic
-from .config import MODEL_SAMPLE_RATE_HZ, CleanOptions, RunOptions
+from .config import CleanOptions, RunOptions
 from .labels import LABEL_SUFFIX
 from .errors import DenoiseError, LockedError, OutputError, Terminated, UsageError
 from .report import CLEANED, FAILED, SKIPPED, FileOutcome, RunReport
@@ -44,7 +44,6 @@ class Job:
     duration_s: float  # from the header; 0.0 when the header cannot be read
     plot: Optional[Path] = None  # the PNG to draw, with --plot
     labels: tuple[tuple[str, Path], ...] = ()  # (kind, path) label files to write, with --labels
-    sample_rate_hz: int = 0  # from the header; 0 when the header cannot be read
 
     def side_outputs(self) -> dict:
         """The report, plot and label paths, for the run summary."""
@@ -86,15 +85,14 @@ def _same_path(a: Path, b: Path) -> bool:
     return a.exists() and b.exists() and os.path.samefile(a, b)
 
 
-def _header_info(path: Path) -> tuple[float, int]:
-    """(duration in s, sample rate in Hz) from the header; (0.0, 0) when unknown. Never opens a FIFO."""
+def _header_duration_s(path: Path) -> float:
+    """Duration in s from the header; 0.0 when unknown. Never opens a FIFO."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            return 0.0, 0
-        info = sf.info(os.fsencode(path))
-        return float(info.duration), int(info.samplerate)
+            return 0.0
+        return float(sf.info(os.fsencode(path)).duration)
     except Exception:
-        return 0.0, 0
+        return 0.0
 
 
 def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions,
@@ -136,10 +134,9 @@ def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptio
         by_output[dst] = src
         base = Path(run.report_dir) if run.report_dir else out
         beside = lambda suffix: base / rel.with_name(rel.name + suffix)  # noqa: E731
-        duration_s, rate_hz = _header_info(src)
         jobs.append(Job(src, rel, dst, beside(".json") if run.write_report else None,
-                        duration_s, beside(".png") if run.plot else None,
-                        tuple((kind, beside(LABEL_SUFFIX[kind])) for kind in run.labels), rate_hz))
+                        _header_duration_s(src), beside(".png") if run.plot else None,
+                        tuple((kind, beside(LABEL_SUFFIX[kind])) for kind in run.labels)))
     return jobs
 
 
@@ -206,7 +203,7 @@ def _worker_models(opts: CleanOptions, device: str):
 
     from .pipeline import load_models
 
-    key = (opts.model.weights, device, opts.model.enabled, threading.get_ident())
+    key = (opts.model.weights, opts.model.precision, device, opts.model.enabled, threading.get_ident())
     if key not in _WORKER_MODELS:
         torch.set_num_threads(1)
         _WORKER_MODELS[key] = load_models(opts, torch.device(resolve_device(device)))
@@ -439,10 +436,7 @@ def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: i
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("forkserver")
-    preload = ["denoise_cli.pipeline"]
-    if any(job.sample_rate_hz not in (0, MODEL_SAMPLE_RATE_HZ) for job in jobs):
-        preload.append("scipy.signal")  # the VAD's resampler: ~0.5 s to import, once instead of per worker
-    context.set_forkserver_preload(preload)
+    context.set_forkserver_preload(["denoise_cli.pipeline"])
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker_init)
     futures = {pool.submit(clean_job, job, opts, device): job for job in jobs}
     try:

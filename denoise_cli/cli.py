@@ -44,6 +44,7 @@ class Device(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"
     float32 = "float32"
     bfloat16 = "bfloat16"
 
@@ -123,9 +124,9 @@ def clean(
     no_report: bool = typer.Option(False, "--no-report", help="Do not write per-file JSON reports."),
     report_dir: Optional[Path] = typer.Option(None, help="Write per-file reports here instead of beside outputs."),
     weights: Optional[Path] = typer.Option(None, help="A mask-model checkpoint (default: the packaged one)."),
-    precision: Precision = typer.Option(Precision.float32,
-                                        help="Mask model arithmetic: bfloat16 is faster on CPUs with native "
-                                             "bfloat16 (AVX512-BF16, AMX) and slower elsewhere."),
+    precision: Precision = typer.Option(Precision.auto,
+                                        help="Mask model arithmetic. auto: bfloat16 where the CPU or GPU "
+                                             "has it natively (AVX512-BF16, AMX, Ampere+), else float32."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print details for each file."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout."),

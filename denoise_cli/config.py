@@ -73,7 +73,9 @@ class ModelOptions:
     overlap_s: float = 0.5
     batch_size: int = 16
     weights: Optional[str] = None  # None: the checkpoint shipped in the package
-    precision: str = "float32"  # or "bfloat16": autocast, faster on CPUs with native bfloat16
+    # "auto": bfloat16 autocast where the device does it natively (AVX512-BF16/AMX CPUs,
+    # Ampere+ GPUs), else float32; or name one of them
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)

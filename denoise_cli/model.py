@@ -93,6 +93,23 @@ def chunks_touching(first: int, stop: int, total_frames: int, chunk_frames: int,
     return spans
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively (so autocast to it is faster)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    try:  # oneDNN's own check: AVX512-BF16 or AMX
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bfloat16" where native on ``device``, else "float32"; others unchanged."""
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16(device) else "float32"
+    return precision
+
+
 def _ramp(length: int, overlap_frames: int) -> np.ndarray:
     i = np.arange(length)
     return np.minimum(1.0, np.minimum(i + 1, length - i) / (overlap_frames + 1)).astype(np.float32)

@@ -33,7 +33,7 @@ from .config import (
     VAD_SAMPLE_RATE_HZ,
     CleanOptions,
 )
-from .model import chunks_touching, predict_mask
+from .model import chunks_touching, predict_mask, resolve_precision
 from .labels import RENDERERS as LABEL_RENDERERS
 from .plot import PlotData, SpectrogramSketch, profile_db, write_plot
 from .report import CLEANED, SCHEMA_VERSION, shown, write_json
@@ -60,11 +60,12 @@ class Models:
     vad: SileroVad
     dns: Optional[LoadedModel]
     device: torch.device
+    precision: str = "float32"  # what the mask model runs in: "float32" or "bfloat16"
 
 
 def load_models(opts: CleanOptions, device: torch.device) -> Models:
     dns = load_checkpoint(opts.model.weights, device) if opts.model.enabled else None
-    return Models(SileroVad(), dns, device)
+    return Models(SileroVad(), dns, device, resolve_precision(opts.model.precision, device))
 
 
 class StageTimer:
@@ -188,7 +189,7 @@ class BlockCleaner:
                 model_mag = self.band.to_model(magnitude * gain)
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    self.opts.model.precision == "bfloat16")
+                                    self.models.precision == "bfloat16")
                 keep = slice(first - lo, stop - lo)
                 gain = gain[:, keep] * self.band.from_model(mask, model_mag[:, keep] ** 2)
         else:
@@ -340,7 +341,8 @@ def file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, afte
         "snr_estimate_db": {"before": before.snr_db(), "after": after.snr_db()},
         "stages": {"vad": True, "spectral": opts.spectral.enabled, "dns": opts.model.enabled},
         "settings": asdict(opts),
-        "checkpoint": ({"sha256": dns.sha256, "path": dns.path} if dns else None),
+        "checkpoint": ({"sha256": dns.sha256, "path": dns.path, "precision": models.precision}
+                       if dns else None),
         "timings_s": {k: round(v, 4) for k, v in timer.seconds.items()} | {"total": round(total_s, 4)},
         "real_time_factor": round(total_s / info.duration_s, 5),
     }

@@ -161,8 +161,8 @@ def random_weights(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def clean_opts(random_weights) -> CleanOptions:
-    """The default chain with the random checkpoint."""
-    return CleanOptions(model=ModelOptions(weights=random_weights))
+    """The default chain with the random checkpoint, in float32 whatever the CPU."""
+    return CleanOptions(model=ModelOptions(weights=random_weights, precision="float32"))
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,29 @@ def test_stream_resampler_in_random_blocks_equals_resample_poly_on_the_whole(rat
     assert np.abs(got - expected).max() < 1e-5
 
 
+@pytest.mark.parametrize("up,down", [(1, 3), (160, 441), (2, 1), (160, 147), (3, 1), (16, 11), (441, 160)])
+@pytest.mark.parametrize("n", [1, 2, 7, 1000])
+def test_numpy_resample_poly_equals_scipy(up, down, n):
+    from denoise_cli.resample import resample_poly as ours
+
+    x = np.random.default_rng(n + up).standard_normal(n).astype(np.float32)
+    expected = resample_poly(x, up, down)
+    got = ours(x, up, down)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_the_vad_path_does_not_import_scipy_signal():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from denoise_cli.audio import StreamResampler; "
+            "r = StreamResampler(44100, 16000); r.process(np.ones(44100, np.float32)); r.flush(); "
+            "print('scipy.signal' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 def test_stream_resampler_single_block_and_tiny_input():
     x = np.random.default_rng(0).standard_normal(5).astype(np.float32)
     rs = StreamResampler(48_000, 16_000)

@@ -204,3 +204,17 @@ def test_chunks_touching_equals_filtering_the_whole_grid():
         spans = [(s, min(s + chunk, total)) for s in chunk_starts(total, chunk, overlap)]
         expected = [(s, e) for s, e in spans if s < stop and e > first]
         assert chunks_touching(first, stop, total, chunk, overlap) == expected
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch):
+    import torch
+
+    from denoise_cli import model
+
+    cpu = torch.device("cpu")
+    assert model.resolve_precision("float32", cpu) == "float32"
+    assert model.resolve_precision("bfloat16", cpu) == "bfloat16"
+    monkeypatch.setattr(model, "native_bfloat16", lambda device: True)
+    assert model.resolve_precision("auto", cpu) == "bfloat16"
+    monkeypatch.setattr(model, "native_bfloat16", lambda device: False)
+    assert model.resolve_precision("auto", cpu) == "float32"

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from conftest import (
     read_audio,
@@ -290,7 +291,6 @@ def test_shipped_model_improves_si_sdr_on_sample_audio(tmp_path, models):
     if not pairs:
         pytest.skip("sample_audio/.reference is empty")
     from denoise_cli.pipeline import load_models
-    import torch
 
     shipped = load_models(CleanOptions(), torch.device("cpu"))
     noisy_path, ref_path = pairs[0]
@@ -309,7 +309,6 @@ def test_shipped_model_improves_si_sdr_on_sample_audio(tmp_path, models):
 @pytest.mark.cuda
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
 def test_clean_file_on_cuda_equals_cpu(tmp_path, stereo_48k, clean_opts, models):
-    import torch
 
     from denoise_cli.pipeline import load_models
 
@@ -323,10 +322,15 @@ def test_clean_file_on_cuda_equals_cpu(tmp_path, stereo_48k, clean_opts, models)
 
 
 def test_bfloat16_model_stays_close_to_float32(tmp_path, noisy_speech, clean_opts, models):
+    from denoise_cli.pipeline import load_models
+
     path, _, _ = noisy_speech
     bf16 = replace(clean_opts, model=replace(clean_opts.model, precision="bfloat16"))
+    bf16_models = load_models(bf16, torch.device("cpu"))
+    assert models.precision == "float32" and bf16_models.precision == "bfloat16"
     clean_file(path, tmp_path / "f32.wav", clean_opts, models)
-    clean_file(path, tmp_path / "bf16.wav", bf16, models)
+    report = clean_file(path, tmp_path / "bf16.wav", bf16, bf16_models)
+    assert report["checkpoint"]["precision"] == "bfloat16"
     a, _ = read_audio(tmp_path / "f32.wav")
     b, _ = read_audio(tmp_path / "bf16.wav")
     assert not np.array_equal(a, b)  # the bfloat16 path did run
