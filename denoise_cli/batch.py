@@ -1,7 +1,9 @@
 """Many files: walking inputs, skipping finished work, running in parallel, the run report.
 
-``clean_paths`` is the library entry point behind ``denoise clean``. Workers are
-joblib processes; each sets torch to one thread and loads its models once,
+``clean_paths`` is the library entry point behind ``denoise clean``. Local workers
+are processes forked from a fork server that has imported torch and the pipeline
+once (joblib's Dask backend for ``--backend dask``); each sets torch to one thread
+and loads its models once,
 then reuses them for every file it is given. A failure in one file is recorded
 and never stops the others.
 """
@@ -382,7 +384,7 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
 
 
 def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions):
-    """Yield (job, outcome) as files finish: in this process for one local worker, else joblib.
+    """Yield (job, outcome) as files finish: in this process for one local worker, else in workers.
 
     backend "dask" sends the same per-file work to the Dask cluster at
     ``run.scheduler`` through joblib's Dask backend; every worker must see the

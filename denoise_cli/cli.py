@@ -127,6 +127,9 @@ def clean(
     precision: Precision = typer.Option(Precision.auto,
                                         help="Mask model arithmetic. auto: bfloat16 where the CPU or GPU "
                                              "has it natively (AVX512-BF16, AMX, Ampere+), else float32."),
+    link_channels: bool = typer.Option(True, "--link-channels/--independent-channels",
+                                       help="One mask-model pass for all channels, on their mean power "
+                                            "(keeps the stereo image), or one per channel."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print details for each file."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout."),
@@ -153,7 +156,7 @@ def clean(
         vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
         spectral=SpectralOptions(not no_spectral, over_subtraction, spectral_floor),
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
-                           precision=precision.value),
+                           precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,
         speech_only=speech_only,
         output_format=output_format.value if output_format else None,

@@ -76,6 +76,9 @@ class ModelOptions:
     # "auto": bfloat16 autocast where the device does it natively (AVX512-BF16/AMX CPUs,
     # Ampere+ GPUs), else float32; or name one of them
     precision: str = "auto"
+    # one mask for every channel, from their mean power: keeps the stereo image still and
+    # the model's time independent of the channel count (False: a mask per channel)
+    link_channels: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ so memory does not grow with its length:
    or minimum statistics over the whole file when there is too little of it;
 3. clean: per block, one STFT per channel at the file's own rate; spectral
    subtraction gains; the mask model on the low band (0-8 kHz, chunked and
-   cross-faded on a grid fixed by the file length); gains combined, limited
-   and applied; inverse STFT; written to a temporary file renamed at the end.
+   cross-faded on a grid fixed by the file length), once on the channels' mean
+   power (linked, the default) or per channel; gains combined, limited and
+   applied; inverse STFT; written to a temporary file renamed at the end.
 
 Every stage depends only on a bounded neighbourhood, so block processing gives
 the same result as processing the whole file at once.
@@ -186,7 +187,9 @@ class BlockCleaner:
                 gain = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, sp.floor)
         if self.opts.model.enabled:
             with self.timer("model"):
-                model_mag = self.band.to_model(magnitude * gain)
+                model_mag = self.band.to_model(magnitude * gain)  # (channels, frames, 161)
+                if self.opts.model.link_channels and model_mag.shape[0] > 1:
+                    model_mag = np.sqrt(np.mean(np.square(model_mag), axis=0, keepdims=True))
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
                                     self.models.precision == "bfloat16")

@@ -336,3 +336,29 @@ def test_bfloat16_model_stays_close_to_float32(tmp_path, noisy_speech, clean_opt
     assert not np.array_equal(a, b)  # the bfloat16 path did run
     assert snr_db(a[0], b[0]) > 40.0
     assert bf16.fingerprint("x") != clean_opts.fingerprint("x")  # a precision change redoes outputs
+
+
+def test_linked_channels_run_the_model_once_and_equal_independent_on_identical_channels(
+        tmp_path, noisy_speech, clean_opts, models, monkeypatch):
+    import denoise_cli.pipeline as pipeline
+
+    path, _, _ = noisy_speech
+    mono, rate = read_audio(path)
+    twin = write_audio(tmp_path / "twin.wav", np.concatenate([mono, mono]), rate, "FLOAT")
+    independent = replace(clean_opts, model=replace(clean_opts.model, link_channels=False))
+    seen = []
+    real = pipeline.predict_mask
+    monkeypatch.setattr(pipeline, "predict_mask", lambda m, mag, *a: seen.append(mag.shape[0]) or real(m, mag, *a))
+    clean_file(twin, tmp_path / "linked.wav", clean_opts, models)
+    assert set(seen) == {1}  # one pass for both channels
+    seen.clear()
+    clean_file(twin, tmp_path / "independent.wav", independent, models)
+    assert set(seen) == {2}
+    clean_file(path, tmp_path / "mono.wav", clean_opts, models)
+    linked, _ = read_audio(tmp_path / "linked.wav")
+    each, _ = read_audio(tmp_path / "independent.wav")
+    single, _ = read_audio(tmp_path / "mono.wav")
+    assert np.abs(linked - each).max() < 1e-5  # identical channels: the mean is each channel
+    assert np.abs(linked - single).max() < 1e-5
+    assert independent.fingerprint("x") != clean_opts.fingerprint("x")
+
