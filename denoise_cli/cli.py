@@ -127,6 +127,8 @@ def clean(
     precision: Precision = typer.Option(Precision.auto,
                                         help="Mask model arithmetic. auto: bfloat16 where the CPU or GPU "
                                              "has it natively (AVX512-BF16, AMX, Ampere+), else float32."),
+    dehum: bool = typer.Option(True, "--dehum/--no-dehum",
+                               help="Look for 50/60 Hz mains hum in the pauses and notch out its harmonics."),
     link_channels: bool = typer.Option(True, "--link-channels/--independent-channels",
                                        help="One mask-model pass for all channels, on their mean power "
                                             "(keeps the stereo image), or one per channel."),
@@ -158,6 +160,7 @@ def clean(
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
                            precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,
+        dehum=dehum,
         speech_only=speech_only,
         output_format=output_format.value if output_format else None,
     )

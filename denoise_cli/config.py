@@ -87,6 +87,8 @@ class CleanOptions:
 
     attenuation_limit_db: the whole chain never lowers any time-frequency bin by
     more than this (None: no limit).
+    dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
+    (``dehum.py``) ahead of the noise profile, subtraction and model.
     output_format: "wav" or "flac" to convert, None to keep the input's format.
     """
 
@@ -94,6 +96,7 @@ class CleanOptions:
     spectral: SpectralOptions = field(default_factory=SpectralOptions)
     model: ModelOptions = field(default_factory=ModelOptions)
     attenuation_limit_db: Optional[float] = None
+    dehum: bool = True  # find mains hum in the pauses and notch it out before subtraction
     speech_only: bool = False
     output_format: Optional[str] = None
     block_s: float = BLOCK_S

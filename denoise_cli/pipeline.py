@@ -34,6 +34,7 @@ from .config import (
     VAD_SAMPLE_RATE_HZ,
     CleanOptions,
 )
+from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, detect_hum, notch_sos
 from .model import chunks_touching, predict_mask, resolve_precision
 from .labels import RENDERERS as LABEL_RENDERERS
 from .plot import PlotData, SpectrogramSketch, profile_db, write_plot
@@ -143,12 +144,46 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
     return NoiseProfile(acc.result(), "minimum-statistics" if fallback else "non-speech", acc.seconds)
 
 
-class BlockCleaner:
-    """Pass 3: gains for any range of output samples, the same in blocks as whole."""
+def pause_audio(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: CleanOptions,
+                max_s: float) -> np.ndarray:
+    """Up to ``max_s`` seconds of the mono mix outside guarded speech, pauses joined: (samples,)."""
+    rate = inp.info.sample_rate_hz
+    guard = int(opts.spectral.guard_ms * rate / 1000)
+    quiet = noise_frames(segments, 0, geo.n_frames(inp.info.frames), geo.hop, guard)
+    edges = np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0]))
+    pieces, total = [], 0
+    for f0, f1 in zip(edges[::2], edges[1::2]):  # runs of quiet frames
+        s0, s1 = max(0, f0 * geo.hop), min(inp.info.frames, f1 * geo.hop)
+        if s1 > s0:
+            pieces.append(inp.read(s0, s1).mean(axis=0))
+            total += s1 - s0
+        if total >= max_s * rate:
+            break
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
-    def __init__(self, inp: AudioInput, noise: NoiseProfile, geo: StftGeometry, opts: CleanOptions,
-                 models: Models, timer: StageTimer):
+
+def find_hum(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: CleanOptions,
+             timer: StageTimer) -> Optional[Hum]:
+    """Mains hum in the pauses, when the options ask for it and anything is cleaned."""
+    if not opts.dehum or not (opts.spectral.enabled or opts.model.enabled):
+        return None
+    with timer("read"):
+        pauses = pause_audio(inp, segments, geo, opts, MAX_ANALYSIS_S)
+    with timer("dehum"):
+        return detect_hum(pauses, inp.info.sample_rate_hz)
+
+
+class BlockCleaner:
+    """Pass 3: gains for any range of output samples, the same in blocks as whole.
+
+    ``inp`` is what is cleaned (the hum-notched input, when there is hum);
+    ``raw`` (default: ``inp``) is what ``clean`` returns as the input samples.
+    """
+
+    def __init__(self, inp, noise: NoiseProfile, geo: StftGeometry, opts: CleanOptions,
+                 models: Models, timer: StageTimer, raw: Optional[AudioInput] = None):
         self.inp, self.noise, self.geo, self.opts, self.models = inp, noise, geo, opts, models
+        self.raw = raw if raw is not None else inp
         self.timer = timer
         self.band = ModelBandMap(geo)
         self.total_frames = geo.n_frames(inp.info.frames)
@@ -176,7 +211,7 @@ class BlockCleaner:
             chunks = chunks_touching(first, stop, self.total_frames, self.chunk_frames, self.overlap_frames)
             lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
         span_start, span_stop = self.geo.frame_span(lo, hi)
-        with self.timer("read"):
+        with self.timer("read" if self.raw is self.inp else "dehum"):
             x = self.inp.read(span_start, span_stop)
         with self.timer("spectral"):
             spec = stft_frames(x, self.geo)
@@ -201,7 +236,10 @@ class BlockCleaner:
             gain = np.maximum(gain, self.min_gain)
             out = overlap_add(spec[:, first - lo : stop - lo] * gain, self.geo)
             offset = (first - 1) * hop
-            return x[:, s0 - span_start : s1 - span_start], out[:, s0 - offset : s1 - offset]
+        if self.raw is not self.inp:
+            with self.timer("read"):
+                return self.raw.read(s0, s1), out[:, s0 - offset : s1 - offset]
+        return x[:, s0 - span_start : s1 - span_start], out[:, s0 - offset : s1 - offset]
 
 
 class LevelMeter:
@@ -261,8 +299,13 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         block_frames = max(1, int(opts.block_s * info.sample_rate_hz))
         geo = StftGeometry(info.sample_rate_hz)
         segments = find_speech(inp, opts, models.vad, timer, block_frames)
-        noise = estimate_noise(inp, segments, geo, opts, timer, block_frames)
-        cleaner = BlockCleaner(inp, noise, geo, opts, models, timer)
+        hum = find_hum(inp, segments, geo, opts, timer)
+        source = inp
+        if hum is not None and hum.notch_hz:
+            with timer("dehum"):
+                source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames)
+        noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
+        cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp)
         fmt, subtype = output_info(info, opts)
         guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
         fade = max(1, int(SPEECH_ONLY_FADE_MS * info.sample_rate_hz / 1000))
@@ -290,6 +333,7 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     total_s = time.perf_counter() - started
     report = file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts,
                          models, timer, total_s)
+    report["hum"] = hum.to_dict() if hum is not None else None
     if report_path is not None:
         write_json(Path(report_path), report)
     if sketches:
