@@ -4,6 +4,9 @@ The file is streamed in blocks of ``CleanOptions.block_s`` through three passes,
 so memory does not grow with its length:
 
 1. speech: a mono mix, resampled to 16 kHz, through Silero VAD -> segments;
+   Then mains hum: up to 30 s of the pauses, measured at 1 Hz resolution; where
+   50/60 Hz harmonics stand out, later passes read the file through zero-phase
+   notch filters (``dehum.py``).
 2. noise: the mean power of the frames outside (guarded) speech, per channel,
    or minimum statistics over the whole file when there is too little of it;
 3. clean: per block, one STFT per channel at the file's own rate; spectral
