@@ -54,10 +54,12 @@ class Hum:
 
 def welch_psd(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     """Mean periodogram of Hann-windowed 1 s segments, half overlapping: (sample_rate_hz//2+1,)."""
+    import torch  # single-precision FFTs, already loaded with the models
+
     n = int(ANALYSIS_S * sample_rate_hz)
-    window = np.hanning(n)
-    segments = [x[s : s + n] for s in range(0, x.size - n + 1, n // 2)]
-    return np.mean([np.abs(np.fft.rfft(seg * window)) ** 2 for seg in segments], axis=0)
+    frames = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).unfold(0, n, n // 2)
+    spectra = torch.fft.rfft(frames * torch.hann_window(n, periodic=False), dim=-1)
+    return (spectra.real.square() + spectra.imag.square()).mean(dim=0).double().numpy()
 
 
 def harmonic_prominence_db(psd: np.ndarray, bin_hz: float, f_hz: float) -> float:
@@ -74,7 +76,7 @@ def detect_hum(pauses: np.ndarray, sample_rate_hz: int) -> Optional[Hum]:
     """Mains hum in ``pauses`` ((samples,) mono non-speech audio), or None."""
     if pauses.size < MIN_ANALYSIS_S * sample_rate_hz:
         return None
-    psd = welch_psd(pauses[: int(MAX_ANALYSIS_S * sample_rate_hz)].astype(np.float64), sample_rate_hz)
+    psd = welch_psd(pauses[: int(MAX_ANALYSIS_S * sample_rate_hz)], sample_rate_hz)
     bin_hz = 1.0 / ANALYSIS_S
     top = 0.45 * sample_rate_hz  # leave room for the neighbourhood below Nyquist
     best = None
