@@ -52,7 +52,8 @@ train: data
 		--out denoise_cli/assets/dns.pt --run-dir runs/dns --steps $(STEPS) --batch-size 32 --seed 0 --threads 2 \
 		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0 --no-augment
 
-# The augmented fine-tune that scored lower on the held-out set (README: "A larger run that lost").
+# The augmented fine-tune that scored lower on the held-out set (README: "Runs that lost").
+# --init is the shipped checkpoint; --reverberant-target keeps that run's targets.
 train-augmented: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --init denoise_cli/assets/dns.pt \
 		--out runs/dns-v3.pt --run-dir runs/dns-v3 --steps 4000 --batch-size 32 --seed 1 --lr 5e-4 --threads 1 \
