@@ -125,8 +125,14 @@ def augment_speech(rng: np.random.Generator, x: np.ndarray, sample_rate_hz: int,
         x, early = reverberate_with_early(rng, x, sample_rate_hz)
         target = early if opts.dry_target else x
     if opts.band_limit_share > 0 and rng.random() < opts.band_limit_share:
-        x, target = band_limit(rng, x, sample_rate_hz), band_limit(rng, target, sample_rate_hz)
+        x, target = _both(lambda a: band_limit(rng, a, sample_rate_hz), x, target)
     if opts.clip_share > 0 and rng.random() < opts.clip_share:
         limit = _clip_limit(rng, x)
-        x, target = (np.clip(a, -limit, limit).astype(np.float32) for a in (x, target))
+        x, target = _both(lambda a: np.clip(a, -limit, limit).astype(np.float32), x, target)
     return x, target
+
+
+def _both(fn, x: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` applied to the mixture speech and the target, once when they are the same array."""
+    y = fn(x)
+    return y, (y if target is x else fn(target))

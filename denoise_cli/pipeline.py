@@ -304,7 +304,7 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         segments = find_speech(inp, opts, models.vad, timer, block_frames)
         hum = find_hum(inp, segments, geo, opts, timer)
         source = inp
-        if hum is not None and hum.notch_hz:
+        if hum is not None:
             with timer("dehum"):
                 source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
@@ -334,9 +334,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
                 with timer("write"):
                     writer.write(out)
     total_s = time.perf_counter() - started
-    report = file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts,
+    report = file_report(src, dst, info, fmt, subtype, segments, noise, hum, geo, before, after, opts,
                          models, timer, total_s)
-    report["hum"] = hum.to_dict() if hum is not None else None
     if report_path is not None:
         write_json(Path(report_path), report)
     if sketches:
@@ -358,7 +357,7 @@ def plot_data(src: Path, info: AudioInfo, report: dict, noise: "NoiseProfile", g
         snr_before_db=report["snr_estimate_db"]["before"], snr_after_db=report["snr_estimate_db"]["after"])
 
 
-def file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, after, opts, models,
+def file_report(src, dst, info, fmt, subtype, segments, noise, hum, geo, before, after, opts, models,
                 timer, total_s) -> dict:
     """The per-file report dict (schema in the README)."""
     rate = info.sample_rate_hz
@@ -388,6 +387,7 @@ def file_report(src, dst, info, fmt, subtype, segments, noise, geo, before, afte
         "speech_ratio": round(speech_samples / info.frames, 4),
         "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3)},
         "noise_floor_dbfs": round(noise.floor_dbfs(geo), 2),
+        "hum": hum.to_dict() if hum is not None else None,
         "snr_estimate_db": {"before": before.snr_db(), "after": after.snr_db()},
         "stages": {"vad": True, "spectral": opts.spectral.enabled, "dns": opts.model.enabled},
         "settings": asdict(opts),

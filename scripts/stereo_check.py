@@ -2,7 +2,7 @@
 
 For each held-out item (data/eval, `make eval-set`): left = the noisy item as is;
 right = the same speech at 0.8 times the level, 0.75 ms later (a second microphone),
-plus the noise of another item of the same SNR. Both settings clean the stereo files
+plus the noise of the next item of the same SNR (wrapping round). Both settings clean the stereo files
 and every channel is scored against its own clean speech.
 
     python scripts/stereo_check.py            # writes under out/stereo/
@@ -32,7 +32,8 @@ def build() -> list[tuple[str, np.ndarray]]:
     refs = []
     for i, item in enumerate(index):
         same = [j for j, o in enumerate(index) if o["snr_db"] == item["snr_db"] and j != i]
-        other = index[same[(same.index(i + 1) if i + 1 in same else 0)]] if same else item
+        later = [j for j in same if j > i]  # the next item of this SNR, wrapping round
+        other = index[(later or same or [i])[0]]
         clean, rate = sf.read(EVAL / "clean" / f"{item['name']}.wav", dtype="float32")
         noisy, _ = sf.read(EVAL / "noisy" / f"{item['name']}.wav", dtype="float32")
         o_clean, _ = sf.read(EVAL / "clean" / f"{other['name']}.wav", dtype="float32")
