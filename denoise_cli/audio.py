@@ -24,6 +24,9 @@ from .resample import resample_poly
 FORMATS = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac"}  # WAVEX: WAVE_FORMAT_EXTENSIBLE
 MAX_ABS_SAMPLE = 1e6  # float files beyond this are corrupt (and would overflow float32 power)
 UNKNOWN_FRAMES = 2**63 - 1  # what libsndfile reports for a FLAC stream of unknown length
+INT16_SUBTYPES = ("PCM_16", "PCM_S8", "PCM_U8")  # decoded as int16 without loss
+INT16_SCALE = np.float32(1 / 32768)  # libsndfile's int16 -> float scale
+CACHE_READ_FRAMES = 65_536  # frames decoded per read while filling the cache
 TEMP_MARKER = ".denoise-tmp"  # temporary outputs are named ".NAME.<random>.denoise-tmp"
 RESAMPLE_TAPS_PER_SIDE = 10  # scipy.signal.resample_poly's default filter half-length factor
 
@@ -69,8 +72,10 @@ class AudioInput:
     """An opened input file: checked header, random-access reads of frame ranges.
 
     Files no longer than ``cache_s`` seconds, or of at most ``cache_samples``
-    samples (frames x channels), are decoded once and kept in memory (float32),
-    so the pipeline's three passes decode them once.
+    samples (frames x channels), are decoded once and kept in memory, so the
+    pipeline's three passes decode them once. The cache holds 8- and 16-bit PCM
+    as int16 (half the memory of float32), scaled on each read exactly as
+    libsndfile scales it, so reads give the same floats either way.
     """
 
     def __init__(self, path: str | os.PathLike, cache_s: float = 0.0, cache_samples: int = 0):
@@ -107,7 +112,7 @@ class AudioInput:
         self._cache = None
         if (self.info.frames <= cache_s * self.info.sample_rate_hz
                 or self.info.frames * self.info.channels <= cache_samples):
-            self._cache = self._read_file(0, self.info.frames)
+            self._cache = self._decode_all()
 
     def close(self) -> None:
         self._file.close()
@@ -118,11 +123,22 @@ class AudioInput:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _read_file(self, start: int, stop: int) -> np.ndarray:
+    def _decode_all(self) -> np.ndarray:
+        """The whole file as (channels, frames): int16 for 8/16-bit PCM, else float32."""
+        info = self.info
+        as_int16 = info.subtype in INT16_SUBTYPES
+        cache = np.empty((info.channels, info.frames), np.int16 if as_int16 else np.float32)
+        for start in range(0, info.frames, CACHE_READ_FRAMES):  # no whole-file temporaries
+            stop = min(start + CACHE_READ_FRAMES, info.frames)
+            cache[:, start:stop] = self._read_file(start, stop, as_int16)
+        return cache
+
+    def _read_file(self, start: int, stop: int, as_int16: bool = False) -> np.ndarray:
+        """Frames [start, stop) from the file, checked: (channels, n) float32 (int16 if asked)."""
         try:
             self._file.seek(start)
             # DOUBLE is read as float64 so values beyond float32's range are seen, not turned to inf
-            dtype = "float64" if self.info.subtype == "DOUBLE" else "float32"
+            dtype = "int16" if as_int16 else "float64" if self.info.subtype == "DOUBLE" else "float32"
             data = self._file.read(stop - start, dtype=dtype, always_2d=True).T
         except (sf.LibsndfileError, RuntimeError) as exc:
             what = "truncated or corrupt FLAC data" if self.info.format == "FLAC" else "read failed"
@@ -130,6 +146,8 @@ class AudioInput:
         if data.shape[1] != stop - start:
             raise AudioReadError(f"truncated: expected {self.info.frames} frames, "
                                  f"data ends at {start + data.shape[1]}")
+        if as_int16:
+            return data
         if not np.isfinite(data).all():
             bad = start + int(np.argmin(np.isfinite(data).all(axis=0)))
             raise AudioContentError(f"NaN or infinite sample at {bad / self.info.sample_rate_hz:.3f} s")
@@ -144,7 +162,9 @@ class AudioInput:
         out = np.zeros((self.info.channels, stop - start), dtype=np.float32)
         lo, hi = max(start, 0), min(stop, self.info.frames)
         if hi > lo:
-            if self._cache is not None:
+            if self._cache is not None and self._cache.dtype == np.int16:
+                np.multiply(self._cache[:, lo:hi], INT16_SCALE, out=out[:, lo - start : hi - start])
+            elif self._cache is not None:
                 out[:, lo - start : hi - start] = self._cache[:, lo:hi]
             else:
                 out[:, lo - start : hi - start] = self._read_file(lo, hi)
@@ -248,10 +268,13 @@ class AtomicWriter:
 
     def write(self, block: np.ndarray) -> None:
         """block: (channels, samples) float32; clipped to [-1, 1] for integer subtypes."""
+        frames = np.empty(block.shape[::-1], dtype=block.dtype)  # (samples, channels), one pass
         if self.clip:
-            block = np.clip(block, -1.0, 1.0)
+            np.clip(block.T, -1.0, 1.0, out=frames)
+        else:
+            frames[:] = block.T
         try:
-            self._file.write(block.T)
+            self._file.write(frames)
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             raise OutputError(f"write failed ({_os_reason(exc)})") from None
 

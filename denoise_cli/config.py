@@ -90,6 +90,9 @@ class CleanOptions:
     dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
     (``dehum.py``) ahead of the noise profile, subtraction and model.
     output_format: "wav" or "flac" to convert, None to keep the input's format.
+    block_s: audio per streaming block;
+    decoded_cache_mb: files whose decoded samples fit are decoded once. Neither
+    changes the result, only speed and memory.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)

@@ -16,6 +16,7 @@ is processed whole or in blocks.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -118,32 +119,36 @@ def _ramp(length: int, overlap_frames: int) -> np.ndarray:
 @torch.inference_mode()
 def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: list[tuple[int, int]],
                  first: int, stop: int, overlap_frames: int, device: torch.device,
-                 batch_size: int, bfloat16: bool = False) -> np.ndarray:
+                 batch_size: int, bfloat16: bool = False, memo: Optional[dict] = None) -> np.ndarray:
     """Cross-faded mask for frames [first, stop).
 
     magnitude: (channels, frames, 161) model-scale magnitudes whose frame 0 is
-    file frame ``offset``; it must cover every chunk in ``chunks``.
+    file frame ``offset``; it must cover every chunk in ``chunks`` not in ``memo``.
     bfloat16: run the net under bfloat16 autocast (faster where the CPU has
     native bfloat16, e.g. AVX512-BF16; masks differ from float32 by ~1e-2).
+    memo: optional {(channel, start, end): (161, end - start) mask}: chunks found
+    there are not run again, and the chunks run here are added to it (so
+    consecutive blocks share the chunks that straddle their boundary).
     Returns (channels, stop - first, 161) float32.
     """
     channels = magnitude.shape[0]
-    out = np.zeros((channels, stop - first, MODEL_N_BINS), dtype=np.float32)
-    weight = np.zeros(stop - first, dtype=np.float32)
-    jobs = [(c, s, e) for s, e in chunks for c in range(channels)]
-    for i in range(0, len(jobs), batch_size):
-        batch = jobs[i : i + batch_size]
+    memo = {} if memo is None else memo
+    todo = [(c, s, e) for s, e in chunks for c in range(channels) if (c, s, e) not in memo]
+    for i in range(0, len(todo), batch_size):
+        batch = todo[i : i + batch_size]
         for length in sorted({e - s for _, s, e in batch}):  # equal lengths batch together
             group = [(c, s, e) for c, s, e in batch if e - s == length]
             x = np.stack([magnitude[c, s - offset : e - offset].T for c, s, e in group])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
                 mask = model(torch.from_numpy(x).to(device)).float().cpu().numpy()
-            ramp = _ramp(length, overlap_frames)
-            for (c, s, e), m in zip(group, mask):
-                lo, hi = max(s, first), min(e, stop)
-                r = ramp[lo - s : hi - s]
-                out[c, lo - first : hi - first] += m.T[lo - s : hi - s] * r[:, None]
-                if c == 0:
-                    weight[lo - first : hi - first] += r
+            memo.update(zip(group, mask))
+    out = np.zeros((channels, stop - first, MODEL_N_BINS), dtype=np.float32)
+    weight = np.zeros(stop - first, dtype=np.float32)
+    for s, e in chunks:
+        lo, hi = max(s, first), min(e, stop)
+        r = _ramp(e - s, overlap_frames)[lo - s : hi - s]
+        weight[lo - first : hi - first] += r
+        for c in range(channels):
+            out[c, lo - first : hi - first] += memo[c, s, e].T[lo - s : hi - s] * r[:, None]
     assert (weight > 0).all(), "every frame must be covered by a chunk"
     return out / weight[None, :, None]

@@ -181,6 +181,9 @@ class BlockCleaner:
 
     ``inp`` is what is cleaned (the hum-notched input, when there is hum);
     ``raw`` (default: ``inp``) is what ``clean`` returns as the input samples.
+    Consecutive calls share work: the frames (STFT, subtraction gain) and mask
+    chunks that a block's chunks reach into the next block are kept and reused,
+    not computed twice.
     """
 
     def __init__(self, inp, noise: NoiseProfile, geo: StftGeometry, opts: CleanOptions,
@@ -195,10 +198,43 @@ class BlockCleaner:
         self.overlap_frames = min(self.chunk_frames - 1, round(opts.model.overlap_s * frames_per_s))
         limit = opts.attenuation_limit_db
         self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
+        self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
+        self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
 
     @property
     def passthrough(self) -> bool:
         return not (self.opts.spectral.enabled or self.opts.model.enabled)
+
+    def _analyse(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """Spectra, magnitudes and subtraction gains (None: disabled) of frames [lo, hi).
+
+        Each (channels, hi - lo, bins). Frames kept from the previous call are reused.
+        """
+        parts, start = [], lo
+        carry = self._carry
+        if carry is not None and carry[0] <= lo < carry[0] + carry[1].shape[1] <= hi:
+            parts.append([a if a is None else a[:, lo - carry[0]:] for a in carry[1:]])
+            start = carry[0] + carry[1].shape[1]
+        if start < hi:
+            with self.timer("read" if self.raw is self.inp else "dehum"):
+                x = self.inp.read(*self.geo.frame_span(start, hi))
+            with self.timer("spectral"):
+                spec = stft_frames(x, self.geo)
+                magnitude = np.abs(spec)
+                sub = None
+                if self.opts.spectral.enabled:
+                    sp = self.opts.spectral
+                    sub = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, sp.floor)
+                parts.append([spec, magnitude, sub])
+        if len(parts) == 1:
+            return tuple(parts[0])
+        return tuple(None if a is None else np.concatenate([a, b], axis=1) for a, b in zip(*parts))
+
+    def _keep(self, lo: int, stop: int, arrays: tuple) -> None:
+        """Keep the frames the next block can reach back to (from stop - chunk - 2 on)."""
+        reach = self.chunk_frames if self.opts.model.enabled else 0
+        keep = max(lo, stop - reach - 2)
+        self._carry = (keep,) + tuple(None if a is None else a[:, keep - lo:].copy() for a in arrays)
 
     def clean(self, s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
         """(input, cleaned) samples [s0, s1), each (channels, s1 - s0); s0 a multiple of hop."""
@@ -213,36 +249,27 @@ class BlockCleaner:
         if self.opts.model.enabled:
             chunks = chunks_touching(first, stop, self.total_frames, self.chunk_frames, self.overlap_frames)
             lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
-        span_start, span_stop = self.geo.frame_span(lo, hi)
-        with self.timer("read" if self.raw is self.inp else "dehum"):
-            x = self.inp.read(span_start, span_stop)
-        with self.timer("spectral"):
-            spec = stft_frames(x, self.geo)
-            magnitude = np.abs(spec)
-            gain = np.ones_like(magnitude)
-            if self.opts.spectral.enabled:
-                sp = self.opts.spectral
-                gain = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, sp.floor)
+        spec, magnitude, sub = self._analyse(lo, hi)
+        self._keep(lo, stop, (spec, magnitude, sub))
+        keep = slice(first - lo, stop - lo)
+        gain = sub[:, keep] if sub is not None else np.ones_like(magnitude[:, keep])
         if self.opts.model.enabled:
             with self.timer("model"):
-                model_mag = self.band.to_model(magnitude * gain)  # (channels, frames, 161)
+                model_mag = self.band.to_model(magnitude if sub is None else magnitude * sub)
                 if self.opts.model.link_channels and model_mag.shape[0] > 1:
                     model_mag = np.sqrt(np.mean(np.square(model_mag), axis=0, keepdims=True))
+                memo = {k: v for k, v in self._masks.items() if k[1:] in set(chunks)}
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    self.models.precision == "bfloat16")
-                keep = slice(first - lo, stop - lo)
-                gain = gain[:, keep] * self.band.from_model(mask, model_mag[:, keep] ** 2)
-        else:
-            gain = gain[:, first - lo : stop - lo]
+                                    self.models.precision == "bfloat16", memo)
+                self._masks = {k: v for k, v in memo.items() if k[2] > stop - 2}
+                gain = gain * self.band.from_model(mask, model_mag[:, keep] ** 2)
         with self.timer("spectral"):
             gain = np.maximum(gain, self.min_gain)
-            out = overlap_add(spec[:, first - lo : stop - lo] * gain, self.geo)
+            out = overlap_add(spec[:, keep] * gain, self.geo)
             offset = (first - 1) * hop
-        if self.raw is not self.inp:
-            with self.timer("read"):
-                return self.raw.read(s0, s1), out[:, s0 - offset : s1 - offset]
-        return x[:, s0 - span_start : s1 - span_start], out[:, s0 - offset : s1 - offset]
+        with self.timer("read"):
+            return self.raw.read(s0, s1), out[:, s0 - offset : s1 - offset]
 
 
 class LevelMeter:
@@ -253,8 +280,9 @@ class LevelMeter:
         self.counts = np.zeros(2)
 
     def add(self, block: np.ndarray, speech: np.ndarray, noise: np.ndarray) -> None:
-        power = (block.astype(np.float64) ** 2).mean(axis=0)
-        self.sums += power[speech].sum(), power[noise].sum()
+        power = np.einsum("cn,cn->n", block, block).astype(np.float64) / block.shape[0]
+        where = np.stack([speech, noise]).astype(np.float64)  # sums as products: no masked copies
+        self.sums += where @ power
         self.counts += speech.sum(), noise.sum()
 
     def snr_db(self) -> Optional[float]:

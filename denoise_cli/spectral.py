@@ -126,9 +126,13 @@ def subtraction_gain(
     gain**2 = max(1 - over_subtraction * noise / power, floor**2). With a zero
     noise profile the gain is exactly 1, so a clean signal passes unchanged.
     """
-    ratio = noise_power[:, None, :] / np.maximum(power, EPS)
-    gain = np.sqrt(np.maximum(1.0 - over_subtraction * ratio, 0.0), dtype=np.float32)
-    return np.maximum(gain, np.float32(floor))  # floor after the root: floor**2 may underflow
+    gain = np.maximum(power, np.float32(EPS), dtype=np.float32)  # computed in place from here
+    np.divide(noise_power[:, None, :], gain, out=gain)
+    gain *= np.float32(-over_subtraction)
+    gain += np.float32(1.0)
+    np.maximum(gain, np.float32(0.0), out=gain)
+    np.sqrt(gain, out=gain)
+    return np.maximum(gain, np.float32(floor), out=gain)  # floor after the root: floor**2 may underflow
 
 
 class NoiseProfileAccumulator:
@@ -241,6 +245,9 @@ class ModelBandMap:
 
     @staticmethod
     def _take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Linear interpolation of ``values`` along the last axis at fractional ``pos``."""
+        if len(pos) and np.array_equal(pos, np.arange(len(pos))):  # same 50 Hz bins: a slice
+            return values[..., : len(pos)].copy()
         i0 = np.minimum(np.floor(pos).astype(int), values.shape[-1] - 1)
         i1 = np.minimum(i0 + 1, values.shape[-1] - 1)
         w = (pos - i0).astype(np.float32)

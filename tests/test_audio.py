@@ -174,6 +174,25 @@ def test_audio_input_reads_ranges_with_zeros_outside(tmp_path, cache_s):
         assert np.array_equal(np.concatenate(list(inp.blocks(300)), axis=1), x)
 
 
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_16"), ("WAV", "PCM_U8"), ("FLAC", "PCM_16"),
+                                         ("FLAC", "PCM_S8"), ("WAV", "PCM_24"), ("FLAC", "PCM_24"),
+                                         ("WAV", "PCM_32"), ("WAV", "FLOAT")])
+def test_decoded_cache_reads_the_floats_libsndfile_gives(tmp_path, fmt, subtype):
+    """8/16-bit PCM is cached as int16 (half the memory); every read still equals libsndfile's floats."""
+    x = np.clip(0.4 * np.random.default_rng(1).standard_normal((2, 70_000)), -1, 1)  # > one cache read
+    path = tmp_path / f"a.{fmt.lower()}"
+    sf.write(path, x.T, 16_000, subtype=subtype, format=fmt)
+    reference = sf.read(path, dtype="float32", always_2d=True)[0].T
+    with AudioInput(path, cache_s=100.0) as cached, AudioInput(path) as streamed:
+        assert cached._cache is not None and streamed._cache is None
+        assert cached._cache.dtype == (np.int16 if subtype in ("PCM_16", "PCM_U8", "PCM_S8") else np.float32)
+        for start, stop in [(0, 70_000), (-3, 65_540), (65_530, 70_004)]:
+            got = cached.read(start, stop)
+            assert np.array_equal(got, streamed.read(start, stop))
+        assert np.array_equal(cached.read(0, 70_000), reference)
+
+
 # --- AudioInput: errors ---------------------------------------------------------------------------
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.wav"

@@ -362,3 +362,25 @@ def test_linked_channels_run_the_model_once_and_equal_independent_on_identical_c
     assert np.abs(linked - single).max() < 1e-5
     assert independent.fingerprint("x") != clean_opts.fingerprint("x")
 
+
+
+
+def test_blocks_transform_each_frame_and_run_each_chunk_once(tmp_path, stereo_48k, clean_opts, models,
+                                                            monkeypatch):
+    """Frames and mask chunks that straddle a block boundary are reused, not computed again."""
+    import denoise_cli.pipeline as pipeline
+    from denoise_cli.model import chunk_starts
+    from denoise_cli.spectral import StftGeometry
+
+    opts = _small_blocks(clean_opts, block_s=0.7, chunk_s=1.0)  # 5 blocks, 5 chunks
+    frames, rows = [], []
+    real_gain, net = pipeline.subtraction_gain, models.dns.model
+    real_forward = type(net).forward
+    monkeypatch.setattr(pipeline, "subtraction_gain",  # runs in the clean pass only
+                        lambda power, *a: frames.append(power.shape[1]) or real_gain(power, *a))
+    monkeypatch.setattr(type(net), "forward", lambda self, x: rows.append(x.shape[0]) or real_forward(self, x))
+    clean_file(stereo_48k["FLOAT"], tmp_path / "out.wav", opts, models)
+    n_frames = StftGeometry(48_000).n_frames(sf.info(str(stereo_48k["FLOAT"])).frames)
+    assert len(frames) > 1
+    assert sum(frames) == n_frames
+    assert sum(rows) == len(chunk_starts(n_frames, 100, 25))
