@@ -273,7 +273,7 @@ def test_attenuation_limit_bounds_the_noise_reduction(tmp_path, clean_opts, mode
     """White noise only: measured -19.5 dB (chain) / -13.5 dB (subtraction) unlimited, -6.0 with a 6 dB limit."""
     n = (0.05 * np.random.default_rng(4).standard_normal(2 * 16_000)).astype(np.float32)
     src = write_audio(tmp_path / "noise.wav", n, 16_000, "FLOAT")
-    opts = replace(clean_opts, spectral=replace(clean_opts.spectral, over_subtraction=3.0),
+    opts = replace(clean_opts, spectral=replace(clean_opts.spectral, over_subtraction=3.0, floor=0.2),
                    model=replace(clean_opts.model, enabled=dns))
     levels = {}
     for limit in (None, 6.0):
