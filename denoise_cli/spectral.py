@@ -96,10 +96,12 @@ def overlap_add(spec: np.ndarray, geo: StftGeometry) -> np.ndarray:
     channels, n_frames, _ = spec.shape
     spec = torch.from_numpy(np.ascontiguousarray(spec, dtype=np.complex64))
     frames = torch.fft.irfft(spec, n=geo.n_fft, dim=-1).numpy() * geo.window
-    out = np.zeros((channels, (n_frames + 1) * geo.hop), dtype=np.float32)
-    halves = frames.reshape(channels, n_frames, 2, geo.hop)
-    out[:, : n_frames * geo.hop] += halves[:, :, 0].reshape(channels, -1)
-    out[:, geo.hop :] += halves[:, :, 1].reshape(channels, -1)
+    out = np.empty((channels, (n_frames + 1) * geo.hop), dtype=np.float32)
+    # frame t's first half lands on hop t, its second half on hop t + 1 (views, no copies)
+    hops = out.reshape(channels, n_frames + 1, geo.hop)
+    hops[:, :n_frames] = frames[:, :, : geo.hop]
+    hops[:, n_frames] = 0.0
+    hops[:, 1:] += frames[:, :, geo.hop :]
     return out
 
 
