@@ -338,6 +338,23 @@ def test_subprocess_exit_codes(inputs, tmp_path, random_weights):
     assert (tmp_path / "out3" / "a.wav").exists()
 
 
+
+
+@pytest.mark.parametrize("body,code,out,err", [
+    ("print('x' * 5000); sys.exit(3)", 3, "x" * 5000 + "\n", ""),  # buffered output still arrives
+    ("print('done')", 0, "done\n", ""),
+    ("sys.exit('bad thing')", 1, "", "bad thing\n"),
+])
+def test_the_fast_exit_keeps_output_and_exit_code(body, code, out, err):
+    """With torch loaded, ``run`` ends the process without teardown: output flushed, code kept."""
+    script = ("import sys, torch\nfrom denoise_cli import cli\n"
+              f"def fake(**kw):\n    {body}\ncli.app = fake\ncli.run()\nprint('never')")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout block-buffered
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (code, out, err)
+
+
 @pytest.fixture(scope="module")
 def long_inputs(tmp_path_factory) -> Path:
     """Five 20 s files, long enough that a signal arrives while one of them is being cleaned."""
