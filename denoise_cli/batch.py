@@ -212,14 +212,17 @@ def _worker_models(opts: CleanOptions, device: str):
     return _WORKER_MODELS[key]
 
 
-def clean_job(job: Job, opts: CleanOptions, device: str) -> FileOutcome:
-    """Run one job in this process; every error becomes a failed outcome."""
+def clean_job(job: Job, opts: CleanOptions, device: str, models=None) -> FileOutcome:
+    """Run one job in this process; every error becomes a failed outcome.
+
+    models: the pipeline.Models to use (default: this worker's, loaded once).
+    """
     from .pipeline import clean_file
 
     started = time.perf_counter()
     outcome = FileOutcome(str(job.input), str(job.output), FAILED, duration_s=job.duration_s)
     try:
-        report = clean_file(job.input, job.output, opts, _worker_models(opts, device), job.report,
+        report = clean_file(job.input, job.output, opts, models or _worker_models(opts, device), job.report,
                             job.plot, dict(job.labels))
         outcome.status, outcome.report = CLEANED, report
         outcome.duration_s = report["duration_s"]
@@ -233,10 +236,19 @@ def clean_job(job: Job, opts: CleanOptions, device: str) -> FileOutcome:
     return outcome
 
 
+def _no_gpu_device_node() -> bool:
+    """True when this machine has no NVIDIA (or WSL GPU) device node, so CUDA cannot be there."""
+    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
+
+
 def resolve_device(name: str) -> str:
-    """'auto' -> 'cuda' when available else 'cpu'; 'cuda' without a GPU is a usage error."""
-    if name == "cpu":
-        return name  # no torch import: a parent of worker processes need not load it
+    """'auto' -> 'cuda' when available else 'cpu'; 'cuda' without a GPU is a usage error.
+
+    'cpu', and 'auto' on a machine without a GPU device node, are answered
+    without importing torch (a parent of worker processes need not load it).
+    """
+    if name == "cpu" or (name == "auto" and _no_gpu_device_node()):
+        return "cpu"
     import torch
 
     if name == "auto":
@@ -341,9 +353,9 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
     jobs = plan_jobs(inputs, out, opts, run)  # usage errors before the output folder is made
     if run.backend == "dask" and not run.scheduler:
         raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
-    # "auto" is resolved where the model runs (in each worker), so a parent of
-    # worker processes never imports torch; an impossible "cuda" fails here, before any work.
-    device = run.device if run.device == "auto" else resolve_device(run.device)
+    # An impossible "cuda" fails here, before any work. "auto" imports torch only
+    # where a GPU device node exists; it picks the GPU path (threads sharing one model).
+    device = resolve_device(run.device)
     if run.plot:
         from .plot import require_matplotlib
 
@@ -392,7 +404,11 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
     """
     if not jobs:
         return
-    if run.backend == "local" and (run.jobs == 1 or len(jobs) == 1):
+    workers = min(run.jobs, len(jobs))
+    threads = run.parallel == "threads" or (run.parallel == "auto" and device == "cuda")
+    if run.backend == "local" and threads and opts.model.enabled:
+        yield from _run_threads(jobs, opts, device, workers)
+    elif run.backend == "local" and workers == 1:
         import torch
 
         threads = torch.get_num_threads()
@@ -402,7 +418,7 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
         finally:
             torch.set_num_threads(threads)
     elif run.backend == "local":
-        yield from _run_local_pool(jobs, opts, device, min(run.jobs, len(jobs)))
+        yield from _run_local_pool(jobs, opts, device, workers)
     else:
         client = _dask_client(run.scheduler)
         try:
@@ -457,6 +473,51 @@ def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: i
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _run_threads(jobs: list[Job], opts: CleanOptions, device: str, workers: int):
+    """Yield (job, outcome) from ``workers`` threads of this process sharing one mask model.
+
+    The GPU path: each thread cleans whole files with its own VAD and sends its
+    mask batches to one ``SharedMasker``, which runs the requests that wait
+    together as one batch, so the device gets large batches across files while
+    the other threads read, analyse and write (numpy, libsndfile and torch free
+    the GIL in their heavy calls). Torch runs one CPU thread per call. On an
+    interrupt every thread stops at its next stage, its temporary output
+    removed, before this generator ends.
+    """
+    import torch
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from .masker import MaskRunner, SharedMasker
+    from .pipeline import Models, load_models
+    from .vad import SileroVad
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    base = load_models(opts, torch.device(device))
+    cancel = threading.Event()
+    runner = MaskRunner(base.dns.model, base.device, base.precision == "bfloat16")
+    masker = SharedMasker(runner, cancel=cancel)
+    local = threading.local()
+
+    def work(job: Job) -> FileOutcome:
+        if not hasattr(local, "models"):  # a VAD per thread: it carries per-file state
+            local.models = Models(SileroVad(), base.dns, base.device, base.precision, masker, cancel)
+        return clean_job(job, opts, device, local.models)
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="denoise-file")
+    futures = {pool.submit(work, job): job for job in jobs}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        masker.close()
+        torch.set_num_threads(torch_threads)
 
 
 def _pool_worker_init() -> None:

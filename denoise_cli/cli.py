@@ -43,6 +43,12 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Parallel(str, Enum):
+    auto = "auto"
+    processes = "processes"
+    threads = "threads"
+
+
 class Precision(str, Enum):
     auto = "auto"
     float32 = "float32"
@@ -99,6 +105,10 @@ def clean(
                                        help="Input files and folders (walked for .wav/.flac), then the output folder."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files cleaned in parallel (0: all cores)."),
     device: Device = typer.Option(Device.auto, help="Where the mask model runs."),
+    parallel: Parallel = typer.Option(Parallel.auto,
+                                      help="How local jobs run: processes (isolated workers) or threads "
+                                           "(one process; one mask model batched across files). "
+                                           "auto: threads with --device cuda, else processes."),
     backend: Backend = typer.Option(Backend.local, help="local: processes on this machine; dask: a Dask cluster."),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, with --backend dask."),
     vad_threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Speech probability threshold."),
@@ -167,7 +177,7 @@ def clean(
     run = RunOptions(jobs=jobs or _default_jobs(), device=device.value, overwrite=overwrite,
                      write_report=not no_report, report_dir=str(report_dir) if report_dir else None,
                      wait=wait, backend=backend.value, scheduler=scheduler, plot=plot,
-                     labels=tuple(dict.fromkeys(kind.value for kind in labels)))
+                     labels=tuple(dict.fromkeys(kind.value for kind in labels)), parallel=parallel.value)
     if dry_run:
         raise typer.Exit(_dry_run(inputs, output_dir, opts, run, as_json))
     signal.signal(signal.SIGTERM, _on_sigterm)

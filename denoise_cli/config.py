@@ -128,3 +128,6 @@ class RunOptions:
     scheduler: Optional[str] = None  # the Dask scheduler's address, with backend "dask"
     plot: bool = False  # a PNG of the spectrograms beside each report (needs matplotlib)
     labels: tuple[str, ...] = ()  # label files beside each report: "audacity", "vtt"
+    # local parallelism: "processes" (isolated workers), "threads" (one process, one shared
+    # mask model batched across files), "auto": threads with --device cuda, else processes
+    parallel: str = "auto"

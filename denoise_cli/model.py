@@ -16,7 +16,7 @@ is processed whole or in blocks.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -116,10 +116,10 @@ def _ramp(length: int, overlap_frames: int) -> np.ndarray:
     return np.minimum(1.0, np.minimum(i + 1, length - i) / (overlap_frames + 1)).astype(np.float32)
 
 
-@torch.inference_mode()
 def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: list[tuple[int, int]],
                  first: int, stop: int, overlap_frames: int, device: torch.device,
-                 batch_size: int, bfloat16: bool = False, memo: Optional[dict] = None) -> np.ndarray:
+                 batch_size: int, bfloat16: bool = False, memo: Optional[dict] = None,
+                 runner: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> np.ndarray:
     """Cross-faded mask for frames [first, stop).
 
     magnitude: (channels, frames, 161) model-scale magnitudes whose frame 0 is
@@ -129,19 +129,24 @@ def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: lis
     memo: optional {(channel, start, end): (161, end - start) mask}: chunks found
     there are not run again, and the chunks run here are added to it (so
     consecutive blocks share the chunks that straddle their boundary).
+    runner: what runs the net on a (n, 161, chunk frames) batch (default: a
+    ``masker.MaskRunner`` of ``model`` on ``device``); a ``masker.SharedMasker``
+    merges this call's batches with other threads'.
     Returns (channels, stop - first, 161) float32.
     """
     channels = magnitude.shape[0]
     memo = {} if memo is None else memo
     todo = [(c, s, e) for s, e in chunks for c in range(channels) if (c, s, e) not in memo]
+    if runner is None:
+        from .masker import MaskRunner
+
+        runner = MaskRunner(model, device, bfloat16)
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
         for length in sorted({e - s for _, s, e in batch}):  # equal lengths batch together
             group = [(c, s, e) for c, s, e in batch if e - s == length]
             x = np.stack([magnitude[c, s - offset : e - offset].T for c, s, e in group])
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-                mask = model(torch.from_numpy(x).to(device)).float().cpu().numpy()
-            memo.update(zip(group, mask))
+            memo.update(zip(group, runner(x)))
     out = np.zeros((channels, stop - first, MODEL_N_BINS), dtype=np.float32)
     weight = np.zeros(stop - first, dtype=np.float32)
     for s, e in chunks:

@@ -21,11 +21,12 @@ the same result as processing the whole file at once.
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -38,6 +39,7 @@ from .config import (
     CleanOptions,
 )
 from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, detect_hum, notch_sos
+from .masker import Cancelled
 from .model import chunks_touching, predict_mask, resolve_precision
 from .labels import RENDERERS as LABEL_RENDERERS
 from .plot import PlotData, SpectrogramSketch, profile_db, write_plot
@@ -66,6 +68,8 @@ class Models:
     dns: Optional[LoadedModel]
     device: torch.device
     precision: str = "float32"  # what the mask model runs in: "float32" or "bfloat16"
+    masker: Optional[Callable[[np.ndarray], np.ndarray]] = None  # a SharedMasker; None: run dns directly
+    cancel: Optional[threading.Event] = None  # set: the file being cleaned stops at its next stage
 
 
 def load_models(opts: CleanOptions, device: torch.device) -> Models:
@@ -74,13 +78,20 @@ def load_models(opts: CleanOptions, device: torch.device) -> Models:
 
 
 class StageTimer:
-    """Accumulates wall seconds per stage name."""
+    """Accumulates wall seconds per stage name.
 
-    def __init__(self):
+    cancel: when set, entering any stage raises ``masker.Cancelled`` (how a
+    thread's file stops when the run is interrupted).
+    """
+
+    def __init__(self, cancel: Optional[threading.Event] = None):
         self.seconds: dict[str, float] = {}
+        self.cancel = cancel
 
     @contextmanager
     def __call__(self, stage: str):
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("interrupted")
         start = time.perf_counter()
         try:
             yield
@@ -261,7 +272,7 @@ class BlockCleaner:
                 memo = {k: v for k, v in self._masks.items() if k[1:] in set(chunks)}
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    self.models.precision == "bfloat16", memo)
+                                    self.models.precision == "bfloat16", memo, self.models.masker)
                 self._masks = {k: v for k, v in memo.items() if k[2] > stop - 2}
                 gain = gain * self.band.from_model(mask, model_mag[:, keep] ** 2)
         with self.timer("spectral"):
@@ -320,7 +331,7 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     Raises the typed errors of ``errors.py`` for bad inputs and unwritable outputs.
     """
     started = time.perf_counter()
-    timer = StageTimer()
+    timer = StageTimer(models.cancel)
     src, dst = Path(src), Path(dst)
     with timer("read"):
         inp = AudioInput(src, cache_s=opts.block_s,

@@ -148,3 +148,56 @@ def test_fingerprint_ignores_block_size_but_not_settings():
     assert base.fingerprint("x") != base.fingerprint("y")
     assert base.fingerprint("x") != CleanOptions(attenuation_limit_db=6.0).fingerprint("x")
     assert len(base.fingerprint(None)) == 16
+
+
+def test_threads_sharing_one_model_give_the_outputs_of_one_process(tmp_path, clean_opts):
+    """--parallel threads (the GPU path, here on the CPU) equals the in-process run; a bad file fails alone."""
+    import soundfile as sf
+
+    root = tmp_path / "in"
+    rng = np.random.default_rng(3)
+    for i, (rate, channels) in enumerate([(16_000, 1), (48_000, 2), (22_050, 1), (16_000, 2), (44_100, 1)]):
+        x = np.stack([voiced(3.0, rate, 110 + 20 * i)] * channels)
+        write_audio(root / f"f{i}.wav", x + 0.02 * rng.standard_normal(x.shape), rate)
+    (root / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    before = tree_hashes(root)
+    one = clean_paths([root], tmp_path / "one", clean_opts, RunOptions(jobs=1))
+    threads = clean_paths([root], tmp_path / "threads", clean_opts, RunOptions(jobs=3, parallel="threads"))
+    for report in (one, threads):
+        assert sorted((Path(o.input).name, o.status) for o in report.outcomes) == [
+            ("bad.wav", "failed")] + [(f"f{i}.wav", "cleaned") for i in range(5)]
+        assert report.return_code == 1
+    assert [o.reason for o in threads.outcomes if o.status == "failed"] == [
+        o.reason for o in one.outcomes if o.status == "failed"]
+    for i in range(5):
+        a, _ = sf.read(tmp_path / "one" / f"f{i}.wav", dtype="int16")
+        b, _ = sf.read(tmp_path / "threads" / f"f{i}.wav", dtype="int16")
+        assert a.shape == b.shape and np.abs(a.astype(int) - b).max() <= 1
+    assert tree_hashes(root) == before
+    assert temp_leftovers(tmp_path) == []
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+def test_cuda_threads_equal_the_cpu_within_a_tolerance(small_inputs, tmp_path, clean_opts):
+    """--device cuda runs files in threads sharing one model on the GPU: outputs match the CPU's."""
+    import soundfile as sf
+
+    cpu = clean_paths([small_inputs], tmp_path / "cpu", clean_opts, RunOptions(jobs=1, device="cpu"))
+    gpu = clean_paths([small_inputs], tmp_path / "gpu", clean_opts, RunOptions(jobs=2, device="cuda"))
+    assert cpu.return_code == gpu.return_code == 0
+    for rel in ("a.wav", "sub/b.flac"):
+        a, _ = sf.read(tmp_path / "cpu" / rel, dtype="float32")
+        b, _ = sf.read(tmp_path / "gpu" / rel, dtype="float32")
+        assert a.shape == b.shape and np.abs(a - b).max() < 2e-3
+
+
+def test_auto_device_without_a_gpu_node_does_not_import_torch(monkeypatch):
+    """The parent of worker processes answers --device auto without loading torch where no GPU can be."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom denoise_cli import batch\nbatch._no_gpu_device_node = lambda: True\n"
+              "print(batch.resolve_device('auto'), 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["cpu", "False"], done.stderr

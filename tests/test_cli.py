@@ -366,13 +366,14 @@ def long_inputs(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("jobs", [["-j", "1"], ["-j", "2"], ["-j", "2", "--parallel", "threads"]],
+                         ids=["1", "2", "2-threads"])
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, sig, code, jobs):
     out = tmp_path / "out"
     before = tree_hashes(long_inputs)
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out),
-                             "-j", jobs, "--weights", random_weights],
+                             *jobs, "--weights", random_weights],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         deadline = time.monotonic() + 240

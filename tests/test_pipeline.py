@@ -384,3 +384,32 @@ def test_blocks_transform_each_frame_and_run_each_chunk_once(tmp_path, stereo_48
     assert len(frames) > 1
     assert sum(frames) == n_frames
     assert sum(rows) == len(chunk_starts(n_frames, 100, 25))
+
+
+def test_a_cancelled_file_stops_mid_way_and_leaves_no_output(tmp_path, clean_opts, models):
+    """How a thread's file ends on an interrupt: the next stage raises, the temporary output goes."""
+    import threading
+
+    from denoise_cli.masker import Cancelled, MaskRunner
+    from denoise_cli.pipeline import Models
+
+    src = write_audio(tmp_path / "in.wav", voiced(20.0, 16_000) + 0.01, 16_000)
+    cancel = threading.Event()
+    runner = MaskRunner(models.dns.model, models.device)
+    calls = []
+
+    def masker(x):  # the interrupt arrives while the first block's masks are computed
+        calls.append(x.shape[0])
+        cancel.set()
+        return runner(x)
+
+    opts = replace(clean_opts, block_s=2.0)
+    cancelling = Models(models.vad, models.dns, models.device, "float32", masker, cancel)
+    with pytest.raises(Cancelled):
+        clean_file(src, tmp_path / "out.wav", opts, cancelling)
+    assert len(calls) == 1  # nothing ran after the first model call
+    assert not (tmp_path / "out.wav").exists() and temp_leftovers(tmp_path) == []
+    # the same models without the event clean the file whole
+    cancel.clear()
+    clean_file(src, tmp_path / "out.wav", opts, Models(models.vad, models.dns, models.device, "float32", runner))
+    assert read_audio(tmp_path / "out.wav")[0].shape == (1, 20 * 16_000)
