@@ -123,10 +123,10 @@ def run_watched(cmd: list[str]) -> tuple[float, float]:
     return wall, peak
 
 
-def run(inputs: list[Path], out: Path, jobs: int) -> dict:
+def run(inputs: list[Path], out: Path, jobs: int, device: str = "cpu") -> dict:
     """One `denoise clean` run: wall time, and the peak RSS of its largest process."""
     cmd = [str(ROOT / ".venv" / "bin" / "denoise"), "clean", *map(str, inputs), str(out),
-           "--overwrite", "--quiet", "--jobs", str(jobs)]
+           "--overwrite", "--quiet", "--jobs", str(jobs), "--device", device]
     wall, peak_mb = run_watched(cmd)
     stages, audio = {}, 0.0
     for report in out.rglob("*.json"):
@@ -137,7 +137,7 @@ def run(inputs: list[Path], out: Path, jobs: int) -> dict:
         for stage, sec in data["timings_s"].items():
             stages[stage] = stages.get(stage, 0.0) + sec
     total = stages.pop("total", 0.0) or 1.0
-    return {"jobs": jobs, "audio_s": round(audio, 1), "wall_s": round(wall, 2),
+    return {"jobs": jobs, "device": device, "audio_s": round(audio, 1), "wall_s": round(wall, 2),
             "audio_s_per_wall_s": round(audio / wall, 1), "real_time_factor": round(wall / audio, 5),
             "stage_share": {k: round(v / total, 3) for k, v in sorted(stages.items())},
             "peak_rss_mb": round(peak_mb, 1)}
@@ -181,6 +181,13 @@ def peer_rows(name: str, files: list[Path], audio_s: float, peers_python: str) -
     return rows
 
 
+def _has_cuda() -> bool:
+    """Whether our interpreter's torch sees a GPU (asked in a child: this script stays torch-free)."""
+    probe = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c",
+                            "import torch; print(torch.cuda.is_available())"], capture_output=True, text=True)
+    return probe.stdout.strip() == "True"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
@@ -188,6 +195,9 @@ def main() -> None:
     parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
+    gpu = _has_cuda()
+    print("GPU: " + ("CUDA rows run with --device cuda (threads sharing one model)" if gpu
+                     else "none on this machine (CPU rows only)"), flush=True)
     results = []
     for name, rate, channels, seconds, copies in SETS["long" if args.long else "default"]:
         folder = BENCH / "in" / name
@@ -195,10 +205,12 @@ def main() -> None:
         files = [folder / f"{name}_{i}.flac" for i in range(copies)]
         for i, path in enumerate(files):
             make_file(path, rate, channels, seconds, seed=i)
-        for jobs in sorted({1, cores}) if copies > 1 else [1]:
-            row = {"set": name, "files": copies, **run(files, BENCH / "out" / name, jobs)}
+        runs = [(jobs, "cpu") for jobs in (sorted({1, cores}) if copies > 1 else [1])]
+        runs += [(cores, "cuda")] if gpu else []
+        for jobs, device in runs:
+            row = {"set": name, "files": copies, **run(files, BENCH / "out" / name, jobs, device)}
             results.append(row)
-            print(f"{name:18s} files {copies}  jobs {jobs}  {row['audio_s']:8.0f} s audio  "
+            print(f"{name:18s} files {copies}  {device:4s} jobs {jobs}  {row['audio_s']:8.0f} s audio  "
                   f"wall {row['wall_s']:8.1f} s  {row['audio_s_per_wall_s']:7.1f} x real time  "
                   f"RTF {row['real_time_factor']:.4f}  peak {row['peak_rss_mb']} MB", flush=True)
             print("    stage share: " + ", ".join(f"{k} {v:.0%}" for k, v in row["stage_share"].items()))

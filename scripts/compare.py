@@ -51,7 +51,7 @@ def cpu_model() -> str:
 
 def systems(weights: Path | None, peers_python: str) -> list[dict]:
     """name, how to run it (argv, per_file or python adapter), settings text for the docs."""
-    ours = ["--overwrite", "-q", "-j", "1"] + (["--weights", str(weights)] if weights else [])
+    ours = ["--overwrite", "-q", "-j", "1", "--device", "cpu"] + (["--weights", str(weights)] if weights else [])
     ckpt = weights or default_checkpoint_path()
     return [
         {"name": "denoise", "argv": [DENOISE, "clean", "{src}", "{dst}", *ours],
