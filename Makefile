@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-augmented train-v5 evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-augmented train-v5 train-ni train-ni2 evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,19 @@ train-v5: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V5_SPEAKERS) \
 		--out runs/dns-v5.pt --run-dir runs/dns-v5 --steps 12000 --batch-size 32 --seed 3 --threads 1 \
 		--over-subtraction 6 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target
+
+# Model variants against the shipped recipe (README: "Model variants"): the same speakers,
+# steps and front end, one thread each (run side by side), plus the noise profile as a
+# second input (ni), and also a mask allowed up to 2 (ni2). Rerun to resume.
+VARIANT_RECIPE = --speech-dir data/speech/train --speakers $(SPEAKERS) --noise-dir data/noise/train \
+	--steps $(STEPS) --batch-size 32 --seed 0 --threads 1 --over-subtraction 1.5 --spectral-floor 0.2 \
+	--under-weight 2.0 --no-augment
+
+train-ni: data
+	$(DENOISE) train $(VARIANT_RECIPE) --noise-input --out runs/dns-ni.pt --run-dir runs/dns-ni
+
+train-ni2: data
+	$(DENOISE) train $(VARIANT_RECIPE) --noise-input --mask-max 2 --out runs/dns-ni2.pt --run-dir runs/dns-ni2
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

@@ -276,6 +276,10 @@ def train(
     dry_target: bool = typer.Option(True, "--dry-target/--reverberant-target",
                                     help="Reverberated examples: learn to remove the late reverberation "
                                          "(dry) or to keep the whole room."),
+    noise_input: bool = typer.Option(False, "--noise-input/--no-noise-input",
+                                     help="The model also sees the file's noise profile (161 more input channels)."),
+    mask_max: float = typer.Option(1.0, min=1.0, help="The mask's upper bound; above 1 it may give back "
+                                                      "speech that over-subtraction took."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch
@@ -298,7 +302,8 @@ def train(
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
                         init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
-                        spectral=SpectralOptions(True, over_subtraction, spectral_floor))
+                        spectral=SpectralOptions(True, over_subtraction, spectral_floor),
+                        noise_input=noise_input, mask_max=mask_max)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))
     except DenoiseError as exc:

@@ -6,6 +6,12 @@ scale; the net takes log power itself and normalises it with per-bin statistics
 stored as buffers (so a checkpoint carries its own feature normalisation).
 Output: a mask in (0, 1) of the same shape.
 
+Two variants, both saved in a checkpoint's dims: ``noise_input`` adds the file's
+noise profile (161 model-scale magnitudes, the same for every frame) as 161 more
+input channels, so the input is (batch, 322, frames) and the net knows what the
+subtraction removed; ``mask_max`` > 1 lets the mask rise above one, giving back
+speech that over-subtraction took (the chain caps the total gain at one).
+
 Long inputs are cut into chunks of ``chunk_frames`` on a grid fixed by the total
 frame count, run as batches, and cross-faded with a linear ramp normalised by
 the running sum of weights (as in demucs' apply.py). Because the grid depends
@@ -33,9 +39,20 @@ class ModelDims:
     conv_channels: int = 256
     lstm_hidden: int = 128
     kernel_size: int = 5
+    noise_input: bool = False  # the noise profile as 161 more input channels
+    mask_max: float = 1.0  # the mask's upper bound (mask_max * sigmoid)
+
+    @property
+    def in_channels(self) -> int:
+        return self.n_bins * (2 if self.noise_input else 1)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As saved in a checkpoint; the variants are left out at their defaults (older readers load it)."""
+        out = asdict(self)
+        for key, default in (("noise_input", False), ("mask_max", 1.0)):
+            if out[key] == default:
+                del out[key]
+        return out
 
 
 class MaskNet(nn.Module):
@@ -43,21 +60,32 @@ class MaskNet(nn.Module):
         super().__init__()
         self.dims = dims
         pad = dims.kernel_size // 2
-        self.conv_in = nn.Conv1d(dims.n_bins, dims.conv_channels, dims.kernel_size, padding=pad)
+        self.conv_in = nn.Conv1d(dims.in_channels, dims.conv_channels, dims.kernel_size, padding=pad)
         self.lstm = nn.LSTM(dims.conv_channels, dims.lstm_hidden, batch_first=True, bidirectional=True)
         self.conv_out = nn.Conv1d(2 * dims.lstm_hidden, dims.n_bins, dims.kernel_size, padding=pad)
         self.register_buffer("feat_mean", torch.zeros(dims.n_bins))
         self.register_buffer("feat_std", torch.ones(dims.n_bins))
 
     def features(self, magnitude: torch.Tensor) -> torch.Tensor:
-        """(batch, bins, frames) magnitude -> normalised log power, same shape."""
+        """(batch, in_channels, frames) magnitude -> normalised log power, same shape.
+
+        With noise input, both halves (frames, noise profile) share the per-bin statistics.
+        """
         logp = torch.log10(magnitude.square() + EPS)
-        return (logp - self.feat_mean[:, None]) / self.feat_std[:, None]
+        groups = magnitude.shape[1] // self.dims.n_bins
+        return (logp - self.feat_mean.repeat(groups)[:, None]) / self.feat_std.repeat(groups)[:, None]
 
     def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """(batch, in_channels, frames) -> (batch, 161, frames) mask in (0, mask_max)."""
         h = torch.relu(self.conv_in(self.features(magnitude)))
         h, _ = self.lstm(h.transpose(1, 2))
-        return torch.sigmoid(self.conv_out(h.transpose(1, 2)))
+        mask = torch.sigmoid(self.conv_out(h.transpose(1, 2)))
+        return mask if self.dims.mask_max == 1.0 else mask * self.dims.mask_max
+
+
+def with_noise(x: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """(n, 161, frames) magnitudes and (n, 161) noise magnitudes -> (n, 322, frames) net input."""
+    return np.concatenate([x, np.broadcast_to(noise.astype(x.dtype, copy=False)[:, :, None], x.shape)], axis=1)
 
 
 def chunk_starts(total_frames: int, chunk_frames: int, overlap_frames: int) -> list[int]:
@@ -119,7 +147,8 @@ def _ramp(length: int, overlap_frames: int) -> np.ndarray:
 def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: list[tuple[int, int]],
                  first: int, stop: int, overlap_frames: int, device: torch.device,
                  batch_size: int, bfloat16: bool = False, memo: Optional[dict] = None,
-                 runner: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> np.ndarray:
+                 runner: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                 noise: Optional[np.ndarray] = None) -> np.ndarray:
     """Cross-faded mask for frames [first, stop).
 
     magnitude: (channels, frames, 161) model-scale magnitudes whose frame 0 is
@@ -132,6 +161,7 @@ def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: lis
     runner: what runs the net on a (n, 161, chunk frames) batch (default: a
     ``masker.MaskRunner`` of ``model`` on ``device``); a ``masker.SharedMasker``
     merges this call's batches with other threads'.
+    noise: (channels, 161) model-scale noise magnitudes, for a net with noise input.
     Returns (channels, stop - first, 161) float32.
     """
     channels = magnitude.shape[0]
@@ -146,6 +176,8 @@ def predict_mask(model: MaskNet, magnitude: np.ndarray, offset: int, chunks: lis
         for length in sorted({e - s for _, s, e in batch}):  # equal lengths batch together
             group = [(c, s, e) for c, s, e in batch if e - s == length]
             x = np.stack([magnitude[c, s - offset : e - offset].T for c, s, e in group])
+            if noise is not None:
+                x = with_noise(x, noise[[c for c, _, _ in group]])
             memo.update(zip(group, runner(x)))
     out = np.zeros((channels, stop - first, MODEL_N_BINS), dtype=np.float32)
     weight = np.zeros(stop - first, dtype=np.float32)

@@ -211,6 +211,13 @@ class BlockCleaner:
         self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
         self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
+        self.model_noise = None  # (channels, 161) noise magnitudes, for a net with noise input
+        net = models.dns.model if (opts.model.enabled and models.dns is not None) else None
+        if net is not None and net.dims.noise_input:
+            self.model_noise = self.band.to_model(np.sqrt(noise.power))
+            if opts.model.link_channels and self.model_noise.shape[0] > 1:
+                self.model_noise = np.sqrt(np.mean(np.square(self.model_noise), axis=0, keepdims=True))
+        self.max_gain = None if net is None or net.dims.mask_max <= 1.0 else 1.0
 
     @property
     def passthrough(self) -> bool:
@@ -272,11 +279,14 @@ class BlockCleaner:
                 memo = {k: v for k, v in self._masks.items() if k[1:] in set(chunks)}
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    self.models.precision == "bfloat16", memo, self.models.masker)
+                                    self.models.precision == "bfloat16", memo, self.models.masker,
+                                    self.model_noise)
                 self._masks = {k: v for k, v in memo.items() if k[2] > stop - 2}
                 gain = gain * self.band.from_model(mask, model_mag[:, keep] ** 2)
         with self.timer("spectral"):
             gain = np.maximum(gain, self.min_gain)
+            if self.max_gain is not None:  # a mask above one gives back speech, never more than the input
+                gain = np.minimum(gain, self.max_gain, out=gain)
             out = overlap_add(spec[:, keep] * gain, self.geo)
             offset = (first - 1) * hop
         with self.timer("read"):

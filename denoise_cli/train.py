@@ -67,6 +67,16 @@ class TrainOptions:
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
+    noise_input: bool = False  # the net also sees the noise profile (ModelDims.noise_input)
+    mask_max: float = 1.0  # the mask's upper bound (ModelDims.mask_max)
+
+    def dims(self) -> ModelDims:
+        return ModelDims(noise_input=self.noise_input, mask_max=self.mask_max)
+
+
+# Options added after runs were started: left out of a run's recipe while at their
+# default, so those runs still resume.
+LATER_OPTIONS = {"noise_input": False, "mask_max": 1.0}
 
 
 def load_folder(folder: str | os.PathLike, by_subfolder: bool,
@@ -126,7 +136,7 @@ class MixtureMaker:
         return x / (np.sqrt(np.mean(x * x)) + 1e-8)
 
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Returns (input, target), each (frames, 161) float32."""
+        """Returns (input, target): (frames, 161) float32 each, or (frames, 322) input with noise input."""
         o = self.opts
         clean, target_speech = augment_speech(rng, self._speech(rng), MODEL_SAMPLE_RATE_HZ, o.augment)
         profile_n = int(o.profile_s * MODEL_SAMPLE_RATE_HZ)
@@ -148,6 +158,8 @@ class MixtureMaker:
         g = subtraction_gain(power, noise_power, o.spectral.over_subtraction, o.spectral.floor)
         ss = np.abs(spec[0]) * g[0]
         target = np.abs(stft((target_speech * gain)[None], self.geo)[0])
+        if o.noise_input:  # the profile as the pipeline gives it: sqrt of the mean power, every frame
+            ss = np.concatenate([ss, np.broadcast_to(np.sqrt(noise_power), ss.shape)], axis=1)
         return ss.astype(np.float32), target.astype(np.float32)
 
     def batch(self, seed: tuple) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,6 +179,7 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
     magnitude (removed speech) more than those above it (residual noise):
     speech distortion costs intelligibility more than a little residual noise.
     """
+    noisy_mag = noisy_mag[:, : mask.shape[1]]  # with noise input, the frames' half of the input
     est = (mask * noisy_mag + 1e-8) ** COMPRESS
     ref = (clean_mag + 1e-8) ** COMPRESS
     err = (est - ref) ** 2
@@ -177,7 +190,7 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
 
 def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
     x, _ = maker.batch((seed, 1))
-    logp = torch.log10(x.square() + 1e-10)  # (batch, bins, frames)
+    logp = torch.log10(x[:, : model.dims.n_bins].square() + 1e-10)  # (batch, bins, frames)
     model.feat_mean.copy_(logp.mean(dim=(0, 2)))
     model.feat_std.copy_(logp.std(dim=(0, 2)).clamp_min(1e-3))
 
@@ -193,7 +206,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         f"{len(noises)} noise recordings, {noise_s / 60:.1f} min, plus {len(GENERATORS)} synthetic kinds")
     maker = MixtureMaker(speakers, noises, opts)
     device = torch.device(opts.device)
-    model = MaskNet(ModelDims()).to(device)
+    model = MaskNet(opts.dims()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, opts.steps) / opts.steps)))
@@ -213,7 +226,10 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         step, history = state["step"], json.loads(state["history"])
         log(f"resumed from {resume} at step {step}")
     elif opts.init:
-        model.load_state_dict(load_checkpoint(opts.init).model.state_dict())
+        start = load_checkpoint(opts.init).model
+        if start.dims != model.dims:
+            raise UsageError(f"--init {opts.init}: its model ({start.dims}) differs from this run's ({model.dims})")
+        model.load_state_dict(start.state_dict())
         log(f"starting from {opts.init}")
     else:
         _set_normalisation(model, maker, opts.seed)
@@ -257,7 +273,8 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
 def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against."""
     decisive = {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "log_every",
-                                                                    "checkpoint_every", "device")}
+                                                                    "checkpoint_every", "device")
+                and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if opts.init:
         decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)

@@ -218,3 +218,28 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
     assert model.resolve_precision("auto", cpu) == "bfloat16"
     monkeypatch.setattr(model, "native_bfloat16", lambda device: False)
     assert model.resolve_precision("auto", cpu) == "float32"
+
+
+def test_a_noise_input_net_sees_each_channels_profile_the_same_in_blocks():
+    torch.manual_seed(3)
+    net = MaskNet(ModelDims(conv_channels=24, lstm_hidden=12, noise_input=True, mask_max=1.5)).eval()
+    rng = np.random.default_rng(4)
+    total, chunk, overlap = 230, 60, 15
+    mag = rng.random((2, total, MODEL_N_BINS)).astype(np.float32)
+    noise = (rng.random((2, MODEL_N_BINS)) * [[0.01], [1.0]]).astype(np.float32)
+    chunks = chunks_touching(0, total, total, chunk, overlap)
+    whole = predict_mask(net, mag, 0, chunks, 0, total, overlap, CPU, batch_size=5, noise=noise)
+    assert np.all((whole > 0) & (whole < 1.5))
+    swapped = predict_mask(net, mag, 0, chunks, 0, total, overlap, CPU, batch_size=5, noise=noise[::-1].copy())
+    assert np.abs(swapped - whole).max() > 1e-3  # the profile reaches the net, per channel
+    first, stop = 100, 170
+    touching = chunks_touching(first, stop, total, chunk, overlap)
+    lo, hi = touching[0][0], touching[-1][1]
+    part = predict_mask(net, mag[:, lo:hi], lo, touching, first, stop, overlap, CPU, batch_size=2, noise=noise)
+    assert np.abs(part - whole[:, first:stop]).max() < 1e-5
+    with torch.inference_mode():  # the input is the frames and the profile, stacked on the channel axis
+        s, e = chunks[0]
+        x = np.concatenate([mag[1, s:e].T, np.repeat(noise[1][:, None], e - s, axis=1)])[None]
+        ref = net(torch.from_numpy(x)).numpy()[0].T
+    single = predict_mask(net, mag[1:], 0, [chunks[0]], s, e, 0, CPU, batch_size=1, noise=noise[1:])
+    assert np.abs(single[0] - ref).max() < 1e-5

@@ -165,3 +165,61 @@ def test_train_on_cuda_without_a_gpu_is_a_usage_error(data, tmp_path):
     r = CliRunner().invoke(app, ["train", "--speech-dir", str(data / "speech"), "--out", str(tmp_path / "x.pt"),
                                  "--device", "cuda", "--steps", "1"])
     assert r.exit_code == 2 and "no CUDA device is available" in r.output
+
+
+def test_noise_input_mixtures_carry_the_profile_the_subtraction_used(data, tmp_path):
+    opts = replace(_opts(data, tmp_path, "n"), noise_input=True)
+    maker = MixtureMaker(load_folder(data / "speech", True), load_folder(data / "noise", False), opts)
+    x, y = maker.batch((0, 3, 5))
+    plain, _ = MixtureMaker(maker.speakers, maker.noises, replace(opts, noise_input=False)).batch((0, 3, 5))
+    assert x.shape == (2, 322, 101) and y.shape == (2, 161, 101)
+    assert torch.equal(x[:, :161], plain)  # the same mixture; the profile rides along
+    assert torch.equal(x[:, 161:], x[:, 161:, :1].expand(-1, -1, 101)) and (x[:, 161:] > 0).any()
+
+
+def test_a_noise_input_model_trains_and_cleans_with_its_gain_capped_at_one(data, tmp_path):
+    from denoise_cli.config import CleanOptions, ModelOptions
+    from denoise_cli.pipeline import clean_file, load_models
+
+    opts = replace(_opts(data, tmp_path, "na", steps=2), noise_input=True, mask_max=2.0)
+    train(opts, log=lambda m: None)
+    loaded = load_checkpoint(tmp_path / "na.pt")
+    assert (loaded.model.dims.noise_input, loaded.model.dims.mask_max) == (True, 2.0)
+    assert loaded.model.conv_in.in_channels == 322
+    with torch.no_grad():  # the mask may exceed one
+        loaded.model.conv_out.bias.fill_(5.0)
+    torch.save({**torch.load(tmp_path / "na.pt", weights_only=False),
+                "state_dict": loaded.model.state_dict()}, tmp_path / "loud.pt")
+    rng = np.random.default_rng(1)
+    x = np.stack([voiced(3.0, 16_000), voiced(3.0, 16_000, 150)]) + 0.05 * rng.standard_normal((2, 48_000))
+    src = write_audio(tmp_path / "in.wav", x, 16_000, "FLOAT")
+    from conftest import read_audio
+    from denoise_cli.config import SpectralOptions
+
+    for linked in (True, False):  # the model alone: its mask is ~2 everywhere, the gain is capped at one
+        clean = CleanOptions(spectral=SpectralOptions(enabled=False), dehum=False,
+                             model=ModelOptions(weights=str(tmp_path / "loud.pt"), precision="float32",
+                                                link_channels=linked))
+        report = clean_file(src, tmp_path / "out.wav", clean, load_models(clean, torch.device("cpu")))
+        assert report["checkpoint"] is not None
+        out, _ = read_audio(tmp_path / "out.wav")
+        assert out.shape == x.shape and np.abs(out - x).max() < 1e-4
+
+
+def test_options_added_later_stay_out_of_an_older_runs_recipe(data, tmp_path):
+    """A run started before --noise-input/--mask-max existed still resumes at their defaults."""
+    import json
+
+    from denoise_cli.train import _recipe
+
+    opts = _opts(data, tmp_path, "r")
+    assert not {"noise_input", "mask_max"} & json.loads(_recipe(opts)).keys()
+    assert json.loads(_recipe(replace(opts, noise_input=True)))["noise_input"] is True
+    assert _recipe(replace(opts, mask_max=2.0)) != _recipe(opts)
+
+
+def test_init_from_a_model_of_another_shape_is_a_usage_error(data, tmp_path):
+    train(_opts(data, tmp_path, "plain", steps=1), log=lambda m: None)
+    opts = replace(_opts(data, tmp_path, "ni", steps=1), noise_input=True, init=str(tmp_path / "plain.pt"))
+    with pytest.raises(UsageError, match="differs from this run"):
+        train(opts, log=lambda m: None)
