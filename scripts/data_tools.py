@@ -45,8 +45,9 @@ def read(path, sr):
 
 def write_atomic(path, x, sr):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    sf.write(path + ".tmp.wav", np.clip(x, -1, 1), sr, subtype="PCM_16")
-    os.replace(path + ".tmp.wav", path)
+    tmp = f"{path}.{os.getpid()}.tmp.wav"  # per process: two make targets may rebuild data at once
+    sf.write(tmp, np.clip(x, -1, 1), sr, subtype="PCM_16")
+    os.replace(tmp, path)
 
 
 def babble(split, n, sr=16000, seconds=10.0, talkers=5, seed=0):

@@ -24,10 +24,11 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     args = ap.parse_args()
     state = torch.load(args.run_dir / "last.pt", map_location="cpu", weights_only=True)
-    model = MaskNet(ModelDims())
+    recipe = json.loads(state["recipe"])
+    model = MaskNet(ModelDims(noise_input=recipe.get("noise_input", False), mask_max=recipe.get("mask_max", 1.0)))
     model.load_state_dict(state["model"])
     history = json.loads(state["history"])
-    sha = save_checkpoint(model, args.out, training={"options": json.loads(state["recipe"]),
+    sha = save_checkpoint(model, args.out, training={"options": recipe,
                                                      "history": history[-1:], "partial_step": state["step"]})
     print(f"{args.out}: step {state['step']}, sha256 {sha}")
 
