@@ -405,8 +405,8 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
     if not jobs:
         return
     workers = min(run.jobs, len(jobs))
-    threads = run.parallel == "threads" or (run.parallel == "auto" and device == "cuda")
-    if run.backend == "local" and threads and opts.model.enabled:
+    in_threads = run.parallel == "threads" or (run.parallel == "auto" and device == "cuda")
+    if run.backend == "local" and in_threads and opts.model.enabled:
         yield from _run_threads(jobs, opts, device, workers)
     elif run.backend == "local" and workers == 1:
         import torch

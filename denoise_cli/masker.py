@@ -61,6 +61,7 @@ class SharedMasker:
         self.batches = self.requests = 0
         self._queue: queue.Queue = queue.Queue()
         self._held: list = []  # requests taken from the queue that did not fit the last batch
+        self._closing = False  # close() was seen while taking requests
         self._thread = threading.Thread(target=self._serve, name="denoise-masker", daemon=True)
         self._thread.start()
 
@@ -82,18 +83,18 @@ class SharedMasker:
         self.close()
 
     def _next_batch(self, first) -> list:
-        """``first`` and the waiting requests that can run with it."""
+        """``first`` and the waiting requests that can run with it; the rest stay held."""
         batch, rows = [first], first[0].shape[0]
-        waiting = self._held
+        waiting, self._held = self._held, []
         while True:
             try:
                 waiting.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        self._held = []
         for item in waiting:
-            if (item is not None and item[0].shape[1:] == first[0].shape[1:]
-                    and rows + item[0].shape[0] <= self.max_chunks):
+            if item is None:  # close(): stop once everything held is served
+                self._closing = True
+            elif item[0].shape[1:] == first[0].shape[1:] and rows + item[0].shape[0] <= self.max_chunks:
                 batch.append(item)
                 rows += item[0].shape[0]
             else:
@@ -102,12 +103,14 @@ class SharedMasker:
 
     def _serve(self) -> None:
         while True:
-            first = self._held.pop(0) if self._held else self._queue.get()
-            if first is None:
-                if not self._held:
+            if self._held:
+                first = self._held.pop(0)
+            elif self._closing:
+                return
+            else:
+                first = self._queue.get()
+                if first is None:
                     return
-                self._held.append(None)  # serve what is held first, then stop
-                continue
             batch = self._next_batch(first)
             if self.cancel.is_set():
                 for _, future in batch:

@@ -31,6 +31,9 @@ from torch import nn
 from .config import EPS, MODEL_N_BINS
 
 
+VARIANTS = ("noise_input", "mask_max")  # ModelDims fields added after the first checkpoints
+
+
 @dataclass(frozen=True)
 class ModelDims:
     """Architecture dimensions, saved in every checkpoint."""
@@ -48,11 +51,8 @@ class ModelDims:
 
     def to_dict(self) -> dict:
         """As saved in a checkpoint; the variants are left out at their defaults (older readers load it)."""
-        out = asdict(self)
-        for key, default in (("noise_input", False), ("mask_max", 1.0)):
-            if out[key] == default:
-                del out[key]
-        return out
+        defaults = ModelDims()
+        return {k: v for k, v in asdict(self).items() if k not in VARIANTS or v != getattr(defaults, k)}
 
 
 class MaskNet(nn.Module):

@@ -39,7 +39,7 @@ from .config import (
     CleanOptions,
 )
 from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, detect_hum, notch_sos
-from .masker import Cancelled
+from .masker import Cancelled, MaskRunner
 from .model import chunks_touching, predict_mask, resolve_precision
 from .labels import RENDERERS as LABEL_RENDERERS
 from .plot import PlotData, SpectrogramSketch, profile_db, write_plot
@@ -212,12 +212,20 @@ class BlockCleaner:
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
         self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
         self.model_noise = None  # (channels, 161) noise magnitudes, for a net with noise input
-        net = models.dns.model if (opts.model.enabled and models.dns is not None) else None
-        if net is not None and net.dims.noise_input:
-            self.model_noise = self.band.to_model(np.sqrt(noise.power))
-            if opts.model.link_channels and self.model_noise.shape[0] > 1:
-                self.model_noise = np.sqrt(np.mean(np.square(self.model_noise), axis=0, keepdims=True))
-        self.max_gain = None if net is None or net.dims.mask_max <= 1.0 else 1.0
+        self.runner = None  # what runs the net: the shared masker, else the net on this device
+        self.cap_at_one = False  # a mask above one gives back speech, never more than the input
+        if opts.model.enabled:
+            net = models.dns.model
+            self.runner = models.masker or MaskRunner(net, models.device, models.precision == "bfloat16")
+            self.cap_at_one = net.dims.mask_max > 1.0
+            if net.dims.noise_input:
+                self.model_noise = self._linked(self.band.to_model(np.sqrt(noise.power)))
+
+    def _linked(self, model_mag: np.ndarray) -> np.ndarray:
+        """(channels, ..., 161) -> one channel of their RMS, with --link-channels; else unchanged."""
+        if self.opts.model.link_channels and model_mag.shape[0] > 1:
+            return np.sqrt(np.mean(np.square(model_mag), axis=0, keepdims=True))
+        return model_mag
 
     @property
     def passthrough(self) -> bool:
@@ -273,20 +281,18 @@ class BlockCleaner:
         gain = sub[:, keep] if sub is not None else np.ones_like(magnitude[:, keep])
         if self.opts.model.enabled:
             with self.timer("model"):
-                model_mag = self.band.to_model(magnitude if sub is None else magnitude * sub)
-                if self.opts.model.link_channels and model_mag.shape[0] > 1:
-                    model_mag = np.sqrt(np.mean(np.square(model_mag), axis=0, keepdims=True))
-                memo = {k: v for k, v in self._masks.items() if k[1:] in set(chunks)}
+                model_mag = self._linked(self.band.to_model(magnitude if sub is None else magnitude * sub))
+                wanted = set(chunks)
+                memo = {k: v for k, v in self._masks.items() if k[1:] in wanted}
                 mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    self.models.precision == "bfloat16", memo, self.models.masker,
-                                    self.model_noise)
+                                    memo=memo, runner=self.runner, noise=self.model_noise)
                 self._masks = {k: v for k, v in memo.items() if k[2] > stop - 2}
                 gain = gain * self.band.from_model(mask, model_mag[:, keep] ** 2)
         with self.timer("spectral"):
             gain = np.maximum(gain, self.min_gain)
-            if self.max_gain is not None:  # a mask above one gives back speech, never more than the input
-                gain = np.minimum(gain, self.max_gain, out=gain)
+            if self.cap_at_one:
+                np.minimum(gain, 1.0, out=gain)
             out = overlap_add(spec[:, keep] * gain, self.geo)
             offset = (first - 1) * hop
         with self.timer("read"):

@@ -34,7 +34,7 @@ from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
 from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
 from .errors import UsageError
-from .model import MaskNet, ModelDims
+from .model import VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain
 from .weights import file_sha256, load_checkpoint, save_checkpoint
@@ -71,12 +71,7 @@ class TrainOptions:
     mask_max: float = 1.0  # the mask's upper bound (ModelDims.mask_max)
 
     def dims(self) -> ModelDims:
-        return ModelDims(noise_input=self.noise_input, mask_max=self.mask_max)
-
-
-# Options added after runs were started: left out of a run's recipe while at their
-# default, so those runs still resume.
-LATER_OPTIONS = {"noise_input": False, "mask_max": 1.0}
+        return ModelDims(**{k: getattr(self, k) for k in VARIANTS})
 
 
 def load_folder(folder: str | os.PathLike, by_subfolder: bool,
@@ -271,10 +266,15 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
 
 
 def _recipe(opts: TrainOptions) -> str:
-    """The options that decide the weights (not where they go), to check a resume against."""
-    decisive = {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "log_every",
-                                                                    "checkpoint_every", "device")
-                and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
+    """The options that decide the weights (not where they go), to check a resume against.
+
+    The model variants were added after runs had begun: at their defaults they
+    are left out, so those runs still resume.
+    """
+    plain = ModelDims()
+    decisive = {k: v for k, v in asdict(opts).items()
+                if k not in ("out", "run_dir", "log_every", "checkpoint_every", "device")
+                and not (k in VARIANTS and v == getattr(plain, k))}
     if opts.init:
         decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)

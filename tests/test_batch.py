@@ -192,7 +192,7 @@ def test_cuda_threads_equal_the_cpu_within_a_tolerance(small_inputs, tmp_path, c
         assert a.shape == b.shape and np.abs(a - b).max() < 2e-3
 
 
-def test_auto_device_without_a_gpu_node_does_not_import_torch(monkeypatch):
+def test_auto_device_without_a_gpu_node_does_not_import_torch():
     """The parent of worker processes answers --device auto without loading torch where no GPU can be."""
     import subprocess
     import sys

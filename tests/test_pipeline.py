@@ -348,7 +348,8 @@ def test_linked_channels_run_the_model_once_and_equal_independent_on_identical_c
     independent = replace(clean_opts, model=replace(clean_opts.model, link_channels=False))
     seen = []
     real = pipeline.predict_mask
-    monkeypatch.setattr(pipeline, "predict_mask", lambda m, mag, *a: seen.append(mag.shape[0]) or real(m, mag, *a))
+    monkeypatch.setattr(pipeline, "predict_mask",
+                        lambda m, mag, *a, **k: seen.append(mag.shape[0]) or real(m, mag, *a, **k))
     clean_file(twin, tmp_path / "linked.wav", clean_opts, models)
     assert set(seen) == {1}  # one pass for both channels
     seen.clear()
