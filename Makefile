@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-v2 train-ni train-augmented train-v6 train-v7 train-v7b evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,13 @@ train-v7b: data
 		--init denoise_cli/assets/dns.pt --out runs/dns-v7b.pt --run-dir runs/dns-v7b --steps 2500 \
 		--batch-size 32 --seed 5 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
+
+# The twelve-voice fine-tune without augmentation: only the front end changes (alpha 6, floor 0.3).
+train-v7c: data
+	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
+		--init denoise_cli/assets/dns.pt --out runs/dns-v7c.pt --run-dir runs/dns-v7c --steps 2500 \
+		--batch-size 32 --seed 6 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
+		--under-weight 2.0 --no-augment --noise-input --mask-max 2
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

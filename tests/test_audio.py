@@ -65,6 +65,19 @@ def test_the_vad_path_does_not_import_scipy_signal():
                           check=True).stdout.strip() == "False"
 
 
+def test_minimum_statistics_does_not_import_scipy_signal():
+    """A file without pauses takes its noise from minimum statistics, without scipy.signal's import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from denoise_cli.spectral import MinimumStatistics, StftGeometry; "
+            "m = MinimumStatistics(1, StftGeometry(16000)); m.add(np.ones((1, 400, 161), np.float32)); "
+            "print('scipy.signal' in sys.modules, float(m.result()[0, 0]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "False"
+    assert float(out[1]) == pytest.approx(1.5)  # constant power 1 times MINSTAT_BIAS
+
+
 def test_stream_resampler_single_block_and_tiny_input():
     x = np.random.default_rng(0).standard_normal(5).astype(np.float32)
     rs = StreamResampler(48_000, 16_000)

@@ -17,6 +17,7 @@ from denoise_cli.spectral import (
     StftGeometry,
     istft,
     overlap_add,
+    recursive_smooth,
     stft,
     stft_frames,
     subtraction_gain,
@@ -133,6 +134,26 @@ def test_noise_profile_accumulator_is_the_mean_noise_frame_power():
     assert acc.result().shape == (2, geo.n_bins)
     assert np.allclose(acc.result(), expected, rtol=1e-5)
     assert acc.seconds == pytest.approx(is_noise.sum() * 0.01)
+
+
+@pytest.mark.parametrize("splits", [[1], [7], [31, 32, 33], [1, 64, 100, 250]])
+def test_recursive_smooth_equals_lfilter_with_its_state_carried(splits):
+    """Our numpy smoother (no scipy.signal import) is lfilter([1 - a], [1, -a]) fed in pieces."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(len(splits))
+    x = rng.random((2, 300, 17)) * np.geomspace(1e-6, 10, 17)
+    last = rng.random((2, 17))
+    a = 0.85
+    expected, _ = lfilter([1 - a], [1, -a], x, axis=1, zi=a * last[:, None, :])
+    pieces, carry = [], last
+    for lo, hi in zip([0, *splits], [*splits, 300]):
+        y, carry = recursive_smooth(x[:, lo:hi], a, carry)
+        pieces.append(y)
+    got = np.concatenate(pieces, axis=1)
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-12, atol=0)
+    assert np.array_equal(carry, got[:, -1])
 
 
 def test_minimum_statistics_in_blocks_equals_whole():
