@@ -84,24 +84,25 @@ train-v6: data
 		--over-subtraction 6 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target \
 		--noise-input --mask-max 2
 
-# A fine-tune of the shipped checkpoint on the v6 data and front end: twelve voices,
-# augmentation with a dry target, over-subtraction 6 as at inference. About 45 minutes
-# per 2000 steps on one thread; rerun to resume from runs/dns-v7/last.pt.
+# Fine-tunes of the shipped checkpoint (ni2) that lost on the held-out set (README: "Runs
+# that lost"). v7: the v6 data and front end (twelve voices, augmentation with a dry target,
+# over-subtraction 6 as at inference), 57 minutes on one thread; rerun to resume from
+# runs/dns-v7/last.pt.
 train-v7: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
 		--init denoise_cli/assets/dns.pt --out runs/dns-v7.pt --run-dir runs/dns-v7 --steps 2500 \
 		--batch-size 32 --seed 4 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
 
-# The same fine-tune over every training voice (31: the twelve above plus klettres' letters
-# and syllables in 19 languages).
+# v7b: the same over every training voice (31 folders: the twelve above plus KLettres);
+# stopped at step 350.
 train-v7b: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train \
 		--init denoise_cli/assets/dns.pt --out runs/dns-v7b.pt --run-dir runs/dns-v7b --steps 2500 \
 		--batch-size 32 --seed 5 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
 
-# The twelve-voice fine-tune without augmentation: only the front end changes (alpha 6, floor 0.3).
+# v7c: v7 without augmentation, only the front end changes (alpha 6, floor 0.3); 51 minutes.
 train-v7c: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
 		--init denoise_cli/assets/dns.pt --out runs/dns-v7c.pt --run-dir runs/dns-v7c --steps 2500 \
