@@ -170,8 +170,9 @@ SMOOTH_BLOCK_FRAMES = 32  # frames per matrix product in recursive_smooth
 def recursive_smooth(x: np.ndarray, a: float, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First-order recursive smoothing along axis 1: y[t] = a * y[t-1] + (1 - a) * x[t].
 
-    x: (channels, frames, bins) float64; last: (channels, bins), y[-1] (the
-    previous call's last output). Returns (y like x, y's last frame). The same
+    x: (channels, frames, bins), float32 or float64; last: (channels, bins), y[-1]
+    (the previous call's last output). Computed in float64; returns (y, float64,
+    shaped like x; y's last frame). The same
     filter as scipy.signal.lfilter([1 - a], [1, -a]) with its state carried,
     without importing scipy.signal (about half a second per process): each
     block of SMOOTH_BLOCK_FRAMES frames is one matrix product with the
@@ -220,10 +221,9 @@ class MinimumStatistics:
         """power: (channels, frames, bins) for the next frames of the file."""
         if power.shape[1] == 0:
             return
-        p = power.astype(np.float64)
         if self.last is None:  # start the recursion at the first frame's power
-            self.last = p[:, 0, :].copy()
-        smoothed, self.last = recursive_smooth(p, MINSTAT_SMOOTH, self.last)
+            self.last = power[:, 0, :].astype(np.float64)
+        smoothed, self.last = recursive_smooth(power, MINSTAT_SMOOTH, self.last)
         start = 0
         while start < smoothed.shape[1]:
             take = min(self.window_frames - self.in_window, smoothed.shape[1] - start)

@@ -54,28 +54,28 @@ def test_numpy_resample_poly_equals_scipy(up, down, n):
     assert np.abs(got - expected).max() < 1e-5
 
 
-def test_the_vad_path_does_not_import_scipy_signal():
+def _in_fresh_python(code: str) -> list[str]:
+    """Run ``code`` after ``import sys, numpy as np`` in a new interpreter; then print whether
+    scipy.signal (about half a second to import) got loaded. Returns the printed words."""
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from denoise_cli.audio import StreamResampler; "
-            "r = StreamResampler(44100, 16000); r.process(np.ones(44100, np.float32)); r.flush(); "
-            "print('scipy.signal' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    code = f"import sys, numpy as np; {code}; print('scipy.signal' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_the_vad_path_does_not_import_scipy_signal():
+    assert _in_fresh_python("from denoise_cli.audio import StreamResampler; r = StreamResampler(44100, 16000); "
+                            "r.process(np.ones(44100, np.float32)); r.flush()") == ["False"]
 
 
 def test_minimum_statistics_does_not_import_scipy_signal():
     """A file without pauses takes its noise from minimum statistics, without scipy.signal's import."""
-    import subprocess
-    import sys
-
-    code = ("import sys, numpy as np; from denoise_cli.spectral import MinimumStatistics, StftGeometry; "
-            "m = MinimumStatistics(1, StftGeometry(16000)); m.add(np.ones((1, 400, 161), np.float32)); "
-            "print('scipy.signal' in sys.modules, float(m.result()[0, 0]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out[0] == "False"
-    assert float(out[1]) == pytest.approx(1.5)  # constant power 1 times MINSTAT_BIAS
+    out = _in_fresh_python("from denoise_cli.spectral import MinimumStatistics, StftGeometry; "
+                           "m = MinimumStatistics(1, StftGeometry(16000)); m.add(np.ones((1, 400, 161), np.float32)); "
+                           "print(float(m.result()[0, 0]))")
+    assert out[1] == "False"
+    assert float(out[0]) == pytest.approx(1.5)  # constant power 1 times MINSTAT_BIAS
 
 
 def test_stream_resampler_single_block_and_tiny_input():
