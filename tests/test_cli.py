@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -374,15 +375,22 @@ def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, s
     before = tree_hashes(long_inputs)
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out),
                              *jobs, "--weights", random_weights],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
     try:
+        # Wait for the run's own log line, not the worker's files: with -j 2 a worker
+        # writes a.wav.json a moment before the parent hears that a.wav is done.
         deadline = time.monotonic() + 240
-        while not (out / "a.wav.json").exists():  # the first file is done (its report comes last)
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the first output never appeared"
+        while not any(line.startswith("cleaned ") and "a.wav ->" in line for line in list(lines)):
+            assert proc.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the first file was never reported cleaned"
             time.sleep(0.05)
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
+        reader.join(timeout=30)
+        stderr = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
