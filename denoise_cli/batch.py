@@ -201,6 +201,9 @@ def _worker_models(opts: CleanOptions, device: str):
     Keyed by thread too: a Dask worker may run several files at once in
     threads, and the VAD carries per-file state.
     """
+    from .preload import load_heavy_modules, paused_gc
+
+    load_heavy_modules()
     import torch
 
     from .pipeline import load_models
@@ -208,7 +211,8 @@ def _worker_models(opts: CleanOptions, device: str):
     key = (opts.model.weights, opts.model.precision, device, opts.model.enabled, threading.get_ident())
     if key not in _WORKER_MODELS:
         torch.set_num_threads(1)
-        _WORKER_MODELS[key] = load_models(opts, torch.device(resolve_device(device)))
+        with paused_gc():
+            _WORKER_MODELS[key] = load_models(opts, torch.device(resolve_device(device)))
     return _WORKER_MODELS[key]
 
 
@@ -409,6 +413,9 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
     if run.backend == "local" and in_threads and opts.model.enabled:
         yield from _run_threads(jobs, opts, device, workers)
     elif run.backend == "local" and workers == 1:
+        from .preload import load_heavy_modules
+
+        load_heavy_modules()
         import torch
 
         threads = torch.get_num_threads()
@@ -438,11 +445,20 @@ def _run_joblib(jobs: list[Job], opts: CleanOptions, device: str, n_jobs: int):
         yield jobs[i], outcome
 
 
+# What the fork server imports once, before it forks a worker: torch, silero-vad and
+# the pipeline with the collector paused (preload.py), the pool's worker module, this
+# module and the CLI (a worker runs the `denoise` script again as its main module,
+# which imports cli). Without them each worker spent 0.1-0.3 s of its first file on
+# imports and on a garbage collection that copied the server's pages.
+FORKSERVER_PRELOAD = ("denoise_cli._forkserver", "concurrent.futures.process", "denoise_cli.batch",
+                      "denoise_cli.cli")
+
+
 def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: int):
     """Yield (job, outcome) from ``workers`` local processes, as files finish.
 
-    The workers are forked from a fork server that has imported torch and the
-    pipeline once and run nothing (so forking it is safe, unlike forking a
+    The workers are forked from a fork server that has imported torch, the
+    pipeline and the rest of FORKSERVER_PRELOAD once and run nothing (so forking it is safe, unlike forking a
     process that has used torch's thread pools or CUDA): a worker starts in
     milliseconds instead of importing torch itself. Each loads the models on
     its first file and runs one torch thread. A worker that dies (killed, out
@@ -454,7 +470,7 @@ def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: i
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["denoise_cli.pipeline"])
+    context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker_init)
     futures = {pool.submit(clean_job, job, opts, device): job for job in jobs}
     try:
@@ -486,8 +502,12 @@ def _run_threads(jobs: list[Job], opts: CleanOptions, device: str, workers: int)
     interrupt every thread stops at its next stage, its temporary output
     removed, before this generator ends.
     """
-    import torch
     from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from .preload import load_heavy_modules, paused_gc
+
+    load_heavy_modules()
+    import torch
 
     from .masker import MaskRunner, SharedMasker
     from .pipeline import Models, load_models
@@ -495,7 +515,8 @@ def _run_threads(jobs: list[Job], opts: CleanOptions, device: str, workers: int)
 
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    base = load_models(opts, torch.device(device))
+    with paused_gc():
+        base = load_models(opts, torch.device(device))
     cancel = threading.Event()
     runner = MaskRunner(base.dns.model, base.device, base.precision == "bfloat16")
     masker = SharedMasker(runner, cancel=cancel)
