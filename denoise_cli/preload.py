@@ -29,12 +29,20 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+_loaded = False
+
+
 def load_heavy_modules() -> None:
     """Import torch, silero-vad and the pipeline (with numpy.ma, which np.median loads lazily).
 
-    Idempotent and cheap once done. Importing silero_vad leaves torch's thread
-    count as it was (``vad._import_silero``).
+    Does its work once per process; later calls return at once (a freeze on every
+    call would keep each file's cyclic garbage forever). Importing silero_vad
+    leaves torch's thread count as it was (``vad._import_silero``).
     """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     with paused_gc():
         import numpy.ma  # noqa: F401
 

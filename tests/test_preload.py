@@ -52,3 +52,17 @@ for name in FORKSERVER_PRELOAD:
 print(len(FORKSERVER_PRELOAD))
 """
     assert int(_python(code)[0]) >= 4
+
+
+def test_load_heavy_modules_freezes_once_per_process():
+    """Called before every file: a second freeze would keep that file's cyclic garbage forever."""
+    code = """
+import gc
+from denoise_cli.preload import load_heavy_modules
+load_heavy_modules()
+frozen = gc.get_freeze_count()
+garbage = [[] for _ in range(10_000)]
+load_heavy_modules()
+print(gc.get_freeze_count() == frozen)
+"""
+    assert _python(code) == ["True"]
