@@ -121,6 +121,9 @@ def clean(
                                            help="Spectral subtraction strength (multiple of the noise power)."),
     spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
                                          help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
+    tonal_floor: bool = typer.Option(SpectralOptions.tonal_floor, "--tonal-floor/--no-tonal-floor",
+                                     help="Take stationary tones in the noise (engine or fan whine) down to the "
+                                          "broadband noise around them, below the spectral floor."),
     atten_limit_db: Optional[float] = typer.Option(None, min=0.0,
                                                    help="Never attenuate any bin by more than this many dB "
                                                         "(whole chain; default: no limit)."),
@@ -166,7 +169,7 @@ def clean(
     *inputs, output_dir = paths
     opts = CleanOptions(
         vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
-        spectral=SpectralOptions(not no_spectral, over_subtraction, spectral_floor),
+        spectral=SpectralOptions(not no_spectral, over_subtraction, spectral_floor, tonal_floor=tonal_floor),
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
                            precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,
@@ -302,7 +305,8 @@ def train(
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
                         init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
-                        spectral=SpectralOptions(True, over_subtraction, spectral_floor),
+                        # the training front end has no tonal floors (yet): say so in its options
+                        spectral=SpectralOptions(True, over_subtraction, spectral_floor, tonal_floor=False),
                         noise_input=noise_input, mask_max=mask_max)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))

@@ -31,6 +31,14 @@ MINSTAT_WINDOW_S = 1.5  # minimum-statistics search window
 MINSTAT_SMOOTH = 0.85  # recursive power smoothing before the minimum search
 MINSTAT_BIAS = 1.5  # compensates the downward bias of a minimum of smoothed power
 
+# --- tonal noise -----------------------------------------------------------------
+# A noise-profile bin this far above the median of its neighbours is a stationary tone
+# (engine or fan whine, a whistle): its subtraction floor is lowered so that the tone is
+# left at the level of the broadband noise around it, never below TONAL_MIN_FLOOR.
+TONAL_EXCESS_DB = 10.0
+TONAL_HALF_WIDTH_HZ = 400.0  # the neighbours: this far on each side
+TONAL_MIN_FLOOR = 0.1  # amplitude (-20 dB)
+
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
 DECODED_CACHE_MB = 256  # files whose decoded float32 samples fit are decoded once, not once per pass
@@ -58,12 +66,18 @@ class SpectralOptions:
         0.3 scored best with the shipped model on the held-out set (0.2 and 0.3
         tried; README "Model variants").
     guard_ms: non-speech this close to speech is kept out of the noise profile.
+    tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
+        above), lower the floor so the tone is left no louder than the broadband
+        noise around it (``spectral.tonal_floor``). On the held-out set: 8.40 dB /
+        0.813 / 1.626 against 8.35 / 0.814 / 1.622 without; engine noise PESQ
+        2.14 -> 2.28 (README "Tonal noise").
     """
 
     enabled: bool = True
     over_subtraction: float = 6.0
     floor: float = 0.3
     guard_ms: int = 100
+    tonal_floor: bool = True
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from .spectral import (
     overlap_add,
     stft_frames,
     subtraction_gain,
+    tonal_floor,
 )
 from .vad import Segment, SileroVad, noise_frames, speech_sample_mask, speech_segments
 from .weights import LoadedModel, load_checkpoint
@@ -209,6 +210,9 @@ class BlockCleaner:
         self.overlap_frames = min(self.chunk_frames - 1, round(opts.model.overlap_s * frames_per_s))
         limit = opts.attenuation_limit_db
         self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
+        sp = opts.spectral
+        self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1])) if sp.tonal_floor
+                      else sp.floor)  # the subtraction floor: per bin, or one number
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
         self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
         self.model_noise = None  # (channels, 161) noise magnitudes, for a net with noise input
@@ -250,7 +254,7 @@ class BlockCleaner:
                 sub = None
                 if self.opts.spectral.enabled:
                     sp = self.opts.spectral
-                    sub = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, sp.floor)
+                    sub = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, self.floor)
                 parts.append([spec, magnitude, sub])
         if len(parts) == 1:
             return tuple(parts[0])

@@ -28,6 +28,9 @@ from .config import (
     MODEL_BIN_HZ,
     MODEL_N_BINS,
     MODEL_N_FFT,
+    TONAL_EXCESS_DB,
+    TONAL_HALF_WIDTH_HZ,
+    TONAL_MIN_FLOOR,
     UPPER_BAND_REF_HZ,
 )
 
@@ -120,11 +123,12 @@ def istft(spec: np.ndarray, geo: StftGeometry, n_samples: int) -> np.ndarray:
 
 
 def subtraction_gain(
-    power: np.ndarray, noise_power: np.ndarray, over_subtraction: float, floor: float
+    power: np.ndarray, noise_power: np.ndarray, over_subtraction: float, floor: float | np.ndarray
 ) -> np.ndarray:
     """Power spectral subtraction as a gain in [floor, 1].
 
     power: (channels, frames, bins) noisy power; noise_power: (channels, bins).
+    floor: a number, or per-bin floors broadcastable to ``power`` (``tonal_floor``).
     gain**2 = max(1 - over_subtraction * noise / power, floor**2). With a zero
     noise profile the gain is exactly 1, so a clean signal passes unchanged.
     """
@@ -134,7 +138,29 @@ def subtraction_gain(
     gain += np.float32(1.0)
     np.maximum(gain, np.float32(0.0), out=gain)
     np.sqrt(gain, out=gain)
-    return np.maximum(gain, np.float32(floor), out=gain)  # floor after the root: floor**2 may underflow
+    floor = np.float32(floor) if np.isscalar(floor) else floor
+    return np.maximum(gain, floor, out=gain)  # floor after the root: floor**2 may underflow
+
+
+def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float,
+                excess_db: float = TONAL_EXCESS_DB, half_width_hz: float = TONAL_HALF_WIDTH_HZ,
+                min_floor: float = TONAL_MIN_FLOOR) -> np.ndarray:
+    """Per-bin subtraction floors that take stationary tones down to the noise around them.
+
+    noise_power: (channels, bins) profile; bin_hz: the bin spacing. A bin whose
+    noise power exceeds the median of the bins within ``half_width_hz`` by more
+    than ``excess_db`` gets floor * sqrt(threshold / excess) (at least
+    ``min_floor``), so what the floor leaves of the tone is no louder than the
+    floor leaves of a bin at the threshold; every other bin keeps ``floor``.
+    Returns (channels, 1, bins) float32, for ``subtraction_gain``.
+    """
+    half = max(1, round(half_width_hz / bin_hz))
+    padded = np.pad(noise_power.astype(np.float64), ((0, 0), (half, half)), mode="edge")
+    baseline = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=-1), axis=-1)
+    threshold = 10 ** (excess_db / 10)
+    excess = np.maximum(noise_power / np.maximum(baseline * threshold, EPS), 1.0)
+    floors = np.maximum(floor / np.sqrt(excess), min(min_floor, floor))
+    return floors.astype(np.float32)[:, None, :]
 
 
 class NoiseProfileAccumulator:

@@ -63,7 +63,7 @@ class TrainOptions:
     checkpoint_every: int = 250
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
-    spectral: SpectralOptions = SpectralOptions()
+    spectral: SpectralOptions = SpectralOptions(tonal_floor=False)  # the training front end: one floor
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
@@ -268,13 +268,16 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
 def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against.
 
-    The model variants were added after runs had begun: at their defaults they
-    are left out, so those runs still resume.
+    The model variants and the spectral options' ``tonal_floor`` were added after
+    runs had begun: at their defaults (tonal floors off, in training) they are
+    left out, so those runs still resume.
     """
     plain = ModelDims()
     decisive = {k: v for k, v in asdict(opts).items()
                 if k not in ("out", "run_dir", "log_every", "checkpoint_every", "device")
                 and not (k in VARIANTS and v == getattr(plain, k))}
+    if not decisive["spectral"]["tonal_floor"]:
+        del decisive["spectral"]["tonal_floor"]
     if opts.init:
         decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)

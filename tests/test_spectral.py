@@ -21,6 +21,7 @@ from denoise_cli.spectral import (
     stft,
     stft_frames,
     subtraction_gain,
+    tonal_floor,
 )
 
 RATES = [8_000, 16_000, 22_050, 44_100, 48_000]
@@ -250,3 +251,35 @@ def test_any_finite_input_gives_finite_output_of_the_same_length(x, rate, noise_
     gain = subtraction_gain(np.abs(spec) ** 2, np.full((1, geo.n_bins), noise_level, np.float32), 1.5, 0.1)
     z = istft(spec * gain, geo, x.size)
     assert z.shape == (1, x.size) and np.isfinite(z).all()
+
+
+# --- tonal floors -------------------------------------------------------------------------
+def _profile_with_tone(excess_db: float, bins: int = 161, tone_bin: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    power = (1e-4 * (1 + 0.2 * rng.random((2, bins)))).astype(np.float32)  # broadband, within 1 dB
+    power[1, tone_bin] *= 10 ** (excess_db / 10)
+    return power
+
+
+def test_tonal_floor_leaves_broadband_noise_at_the_floor():
+    floors = tonal_floor(_profile_with_tone(0.0), 0.3, 50.0)
+    assert floors.shape == (2, 1, 161) and floors.dtype == np.float32
+    assert np.all(floors == np.float32(0.3))
+
+
+def test_tonal_floor_takes_a_tone_down_to_the_noise_around_it():
+    """A tone 16 dB over its neighbours (6 dB past the 10 dB threshold): floor 0.3 / 10**(6/20)."""
+    floors = tonal_floor(_profile_with_tone(16.0), 0.3, 50.0)
+    assert floors[1, 0, 40] == pytest.approx(0.3 / 10 ** (6 / 20), rel=0.05)
+    assert np.all(np.delete(floors[1, 0], 40) == np.float32(0.3))  # only the tone's bin moves
+    assert np.all(floors[0] == np.float32(0.3))  # and only in its channel
+    deep = tonal_floor(_profile_with_tone(40.0), 0.3, 50.0)
+    assert deep[1, 0, 40] == pytest.approx(0.1)  # never below the minimum floor (-20 dB)
+    assert np.all(tonal_floor(_profile_with_tone(40.0), 0.05, 50.0) == np.float32(0.05))  # nor above a lower floor
+
+
+def test_subtraction_gain_takes_per_bin_floors():
+    power = np.ones((2, 5, 161), np.float32)
+    floors = tonal_floor(_profile_with_tone(30.0), 0.3, 50.0)
+    gain = subtraction_gain(power, np.full((2, 161), 10.0, np.float32), 6.0, floors)
+    assert np.array_equal(gain, np.broadcast_to(floors, gain.shape))  # everything subtracted: the floors
