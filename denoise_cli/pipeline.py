@@ -192,14 +192,16 @@ class BlockCleaner:
     """Pass 3: gains for any range of output samples, the same in blocks as whole.
 
     ``inp`` is what is cleaned (the hum-notched input, when there is hum);
-    ``raw`` (default: ``inp``) is what ``clean`` returns as the input samples.
+    ``raw`` (default: ``inp``) is what ``clean`` returns as the input samples;
+    ``notched_hz``: the hum harmonics notched out of ``inp``, left out of the tonal floors.
     Consecutive calls share work: the frames (STFT, subtraction gain) and mask
     chunks that a block's chunks reach into the next block are kept and reused,
     not computed twice.
     """
 
     def __init__(self, inp, noise: NoiseProfile, geo: StftGeometry, opts: CleanOptions,
-                 models: Models, timer: StageTimer, raw: Optional[AudioInput] = None):
+                 models: Models, timer: StageTimer, raw: Optional[AudioInput] = None,
+                 notched_hz: tuple[float, ...] = ()):
         self.inp, self.noise, self.geo, self.opts, self.models = inp, noise, geo, opts, models
         self.raw = raw if raw is not None else inp
         self.timer = timer
@@ -211,8 +213,8 @@ class BlockCleaner:
         limit = opts.attenuation_limit_db
         self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
         sp = opts.spectral
-        self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1])) if sp.tonal_floor
-                      else sp.floor)  # the subtraction floor: per bin, or one number
+        self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
+                      if sp.tonal_floor else sp.floor)  # the subtraction floor: per bin, or one number
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
         self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
         self.model_noise = None  # (channels, 161) noise magnitudes, for a net with noise input
@@ -367,7 +369,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
             with timer("dehum"):
                 source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
-        cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp)
+        cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
+                               notched_hz=hum.notch_hz if hum is not None else ())
         fmt, subtype = output_info(info, opts)
         guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
         fade = max(1, int(SPEECH_ONLY_FADE_MS * info.sample_rate_hz / 1000))

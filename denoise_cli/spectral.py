@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Sequence
 
 import numpy as np
 
@@ -142,7 +143,7 @@ def subtraction_gain(
     return np.maximum(gain, floor, out=gain)  # floor after the root: floor**2 may underflow
 
 
-def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float,
+def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float, skip_hz: Sequence[float] = (),
                 excess_db: float = TONAL_EXCESS_DB, half_width_hz: float = TONAL_HALF_WIDTH_HZ,
                 min_floor: float = TONAL_MIN_FLOOR) -> np.ndarray:
     """Per-bin subtraction floors that take stationary tones down to the noise around them.
@@ -151,7 +152,9 @@ def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float,
     noise power exceeds the median of the bins within ``half_width_hz`` by more
     than ``excess_db`` gets floor * sqrt(threshold / excess) (at least
     ``min_floor``), so what the floor leaves of the tone is no louder than the
-    floor leaves of a bin at the threshold; every other bin keeps ``floor``.
+    floor leaves of a bin at the threshold; every other bin keeps ``floor``, and
+    so do the bins within one bin of ``skip_hz`` (tones already notched out: hum
+    harmonics; flooring them deeper too only took speech with them).
     Returns (channels, 1, bins) float32, for ``subtraction_gain``.
     """
     half = max(1, round(half_width_hz / bin_hz))
@@ -160,6 +163,9 @@ def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float,
     threshold = 10 ** (excess_db / 10)
     excess = np.maximum(noise_power / np.maximum(baseline * threshold, EPS), 1.0)
     floors = np.maximum(floor / np.sqrt(excess), min(min_floor, floor))
+    centres = np.arange(noise_power.shape[-1]) * bin_hz
+    for f in skip_hz:
+        floors[:, np.abs(centres - f) <= bin_hz] = floor
     return floors.astype(np.float32)[:, None, :]
 
 

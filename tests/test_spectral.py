@@ -283,3 +283,12 @@ def test_subtraction_gain_takes_per_bin_floors():
     floors = tonal_floor(_profile_with_tone(30.0), 0.3, 50.0)
     gain = subtraction_gain(power, np.full((2, 161), 10.0, np.float32), 6.0, floors)
     assert np.array_equal(gain, np.broadcast_to(floors, gain.shape))  # everything subtracted: the floors
+
+
+def test_tonal_floor_leaves_notched_tones_at_the_floor():
+    """Hum harmonics are notched out before subtraction: their bins (and one on each side) keep the floor."""
+    power = _profile_with_tone(20.0, tone_bin=40)
+    power[1, 60] = power[1, 40]  # a second tone, at 3000 Hz
+    floors = tonal_floor(power, 0.3, 50.0, skip_hz=(2010.0,))  # 2010 Hz: within one bin of bin 40
+    assert floors[1, 0, 40] == np.float32(0.3)
+    assert floors[1, 0, 60] < 0.2
