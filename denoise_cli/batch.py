@@ -314,6 +314,7 @@ class OutputLock:
     def __init__(self, output_dir: Path, wait: bool = False):
         self.path = Path(output_dir) / LOCK_NAME
         self.wait = wait
+        self.acquired_ns = 0  # the lock file's mtime once held
         self._fd: Optional[int] = None
 
     def __enter__(self) -> "OutputLock":
@@ -331,6 +332,7 @@ class OutputLock:
                               "try again later or use --wait") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        self.acquired_ns = os.fstat(fd).st_mtime_ns  # on the file system's clock, as outputs are
         self._fd = fd
         return self
 
@@ -365,7 +367,7 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
 
         require_matplotlib()
     fingerprint = settings_fingerprint(opts)
-    with OutputLock(out, wait=run.wait):
+    with OutputLock(out, wait=run.wait) as lock:
         report = RunReport(str(out))
         state = State(out)  # read under the lock: another run may just have finished
         todo = []
@@ -378,8 +380,10 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
             else:
                 todo.append(job)
         on_start and on_start(todo)
+        heard = set()
         try:
             for job, outcome in _run_jobs(todo, opts, device, run):
+                heard.add(job.input)
                 report.add(outcome)
                 if outcome.status == CLEANED:
                     outcome.files = job.side_outputs()
@@ -389,6 +393,12 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
             report.interrupted = True
             report.terminated = isinstance(exc, Terminated)
             remove_temporaries(out)
+            for job in todo:  # finished by a worker just before the interrupt, not yet heard of
+                if job.input not in heard and _written_since(job, lock.acquired_ns):
+                    outcome = _finished_unheard(job)
+                    report.add(outcome)
+                    state.record(job, fingerprint)
+                    on_outcome and on_outcome(outcome)
         finally:
             report.wall_s = time.perf_counter() - started
             try:
@@ -397,6 +407,34 @@ def clean_paths(inputs: list[str | Path], output_dir: str | Path, opts: CleanOpt
             except OutputError as exc:
                 report.summary_error = str(exc)
     return report
+
+
+def _written_since(job: Job, since_ns: int) -> bool:
+    """Whether the output and every side output of ``job`` were put in place after ``since_ns``.
+
+    Outputs appear only whole (written to a temporary name, then renamed), and
+    the report, plot and labels come after the audio, so a worker killed part
+    way leaves one missing or older. ``since_ns`` is the lock file's mtime: a
+    previous run's files are no newer than it, so the test is strict.
+    """
+    paths = [job.output] + [Path(p) for p in job.side_outputs().values()]
+    try:
+        return all(p.stat().st_mtime_ns > since_ns for p in paths)
+    except OSError:
+        return False
+
+
+def _finished_unheard(job: Job) -> FileOutcome:
+    """The outcome of a file a worker finished as the run was interrupted, from what it wrote."""
+    report = None
+    if job.report is not None:
+        try:
+            report = json.loads(job.report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = None
+    seconds = report.get("timings_s", {}).get("total", 0.0) if report else 0.0
+    return FileOutcome(str(job.input), str(job.output), CLEANED, duration_s=job.duration_s, seconds=seconds,
+                       report=report, files=job.side_outputs())
 
 
 def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,33 @@ def test_auto_device_without_a_gpu_node_does_not_import_torch():
               "print(batch.resolve_device('auto'), 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["cpu", "False"], done.stderr
+
+
+def test_a_file_finished_as_the_run_is_interrupted_is_kept_not_redone(small_inputs, tmp_path, clean_opts,
+                                                                       monkeypatch):
+    """A worker can finish a file (outputs renamed into place) just before the parent hears of it and is
+    interrupted: the summary and the state still count it, so a re-run skips it. An older output of the
+    other file, left by an earlier run, is not taken for new work."""
+    from denoise_cli import batch
+
+    out = tmp_path / "out"
+    old = write_audio(out / "sub" / "b.flac", np.zeros(100), 22_050, "PCM_24", "FLAC")
+    (out / "sub" / "b.flac.json").write_text("{}")
+    for path in (old, out / "sub" / "b.flac.json"):
+        os.utime(path, ns=(1, 1))
+
+    def finish_a_then_interrupt(todo, opts, device, run):
+        job = next(j for j in todo if j.input.name == "a.wav")
+        batch.clean_job(job, opts, "cpu")  # the worker's work; its result never reaches the parent
+        raise KeyboardInterrupt
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(batch, "_run_jobs", finish_a_then_interrupt)
+    report = clean_paths([small_inputs], out, clean_opts, RunOptions(jobs=2))
+    assert report.interrupted and report.return_code == 130
+    assert [(Path(o.input).name, o.status) for o in report.outcomes] == [("a.wav", "cleaned")]
+    assert report.outcomes[0].report["status"] == "cleaned"  # read back from its JSON report
+    monkeypatch.undo()
+    again = clean_paths([small_inputs], out, clean_opts, RunOptions(jobs=1))
+    assert sorted((Path(o.input).name, o.status) for o in again.outcomes) == [("a.wav", "skipped"),
+                                                                               ("b.flac", "cleaned")]
