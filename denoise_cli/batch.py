@@ -496,8 +496,9 @@ def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: i
     """Yield (job, outcome) from ``workers`` local processes, as files finish.
 
     The workers are forked from a fork server that has imported torch, the
-    pipeline and the rest of FORKSERVER_PRELOAD once and run nothing (so forking it is safe, unlike forking a
-    process that has used torch's thread pools or CUDA): a worker starts in
+    pipeline and the rest of FORKSERVER_PRELOAD once and run nothing (so
+    forking it is safe, unlike forking a process that has used torch's thread
+    pools or CUDA): a worker starts in
     milliseconds instead of importing torch itself. Each loads the models on
     its first file and runs one torch thread. A worker that dies (killed, out
     of memory) fails the files it had, not the run. On an interrupt the
