@@ -2,12 +2,11 @@
 
 Importing torch creates about 160,000 long-lived objects that the collector
 tracks; its full passes over them while they are being made cost about 0.15 s
-of a 1.1 s import,
-and a later full pass in a forked worker walked them all again, copying every
-page they sit on (about 0.1 s of its first file). Nothing in these imports is
-garbage, so the collector is paused while they run and what they made is then
-frozen (``gc.freeze``): no later collection looks at it, in this process or in
-the processes forked from it.
+of a 1.1 s import, and a later full pass in a forked worker walked them all
+again, copying every page they sit on (about 0.1 s of its first file). Nothing
+in these imports is garbage, so the collector is paused while they run and what
+they made is then frozen (``gc.freeze``): no later collection looks at it, in
+this process or in the processes forked from it.
 """
 
 from __future__ import annotations
