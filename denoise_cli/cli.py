@@ -305,7 +305,7 @@ def train(
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
                         init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
-                        # the training front end has no tonal floors (yet): say so in its options
+                        # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor, tonal_floor=False),
                         noise_input=noise_input, mask_max=mask_max)
     try:

@@ -32,11 +32,11 @@ from scipy.signal import resample_poly
 from .audio import resample_ratio
 from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
-from .config import MODEL_SAMPLE_RATE_HZ, SpectralOptions
+from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, SpectralOptions
 from .errors import UsageError
 from .model import VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
-from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain
+from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
 from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
@@ -63,7 +63,8 @@ class TrainOptions:
     checkpoint_every: int = 250
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
-    spectral: SpectralOptions = SpectralOptions(tonal_floor=False)  # the training front end: one floor
+    # the training front end; tonal floors off by default, as the shipped model was trained
+    spectral: SpectralOptions = SpectralOptions(tonal_floor=False)
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
@@ -150,7 +151,9 @@ class MixtureMaker:
             noise_power = ms.result()
         else:
             noise_power = (np.abs(stft(context[None], self.geo)) ** 2).mean(axis=1)
-        g = subtraction_gain(power, noise_power, o.spectral.over_subtraction, o.spectral.floor)
+        sp = o.spectral
+        floor = tonal_floor(noise_power, sp.floor, MODEL_BIN_HZ) if sp.tonal_floor else sp.floor
+        g = subtraction_gain(power, noise_power, sp.over_subtraction, floor)
         ss = np.abs(spec[0]) * g[0]
         target = np.abs(stft((target_speech * gain)[None], self.geo)[0])
         if o.noise_input:  # the profile as the pipeline gives it: sqrt of the mean power, every frame

@@ -10,13 +10,13 @@ import soundfile as sf
 import torch
 
 from conftest import (
-    tone,
     read_audio,
     resample,
     sample_pairs,
     sha256_bytes,
     snr_db,
     temp_leftovers,
+    tone,
     voiced,
     write_audio,
 )
@@ -270,9 +270,10 @@ def test_spectral_subtraction_chain_improves_snr_of_noisy_speech(tmp_path, noisy
 
 
 def test_tonal_floor_removes_a_stationary_tone_and_keeps_the_speech(tmp_path, noisy_speech, clean_opts, models):
-    """A steady 1 kHz whine over noisy speech: in the pauses, tonal floors leave it >= 6 dB weaker
+    """A steady 1 kHz whine over noisy speech: in the pauses, tonal floors leave it >= 6 dB weaker.
 
-    (measured 7.8 dB; at most 9.5 dB, floor 0.3 against the minimum floor 0.1)."""
+    Measured 7.8 dB; at most 9.5 dB (floor 0.3 against the minimum floor 0.1).
+    """
     src, clean, spans = noisy_speech
     noisy, rate = read_audio(src)
     whine = tone(1000.0, noisy.shape[1] / rate, rate, amp=0.05)[: noisy.shape[1]]

@@ -224,3 +224,22 @@ def test_init_from_a_model_of_another_shape_is_a_usage_error(data, tmp_path):
     opts = replace(_opts(data, tmp_path, "ni", steps=1), noise_input=True, init=str(tmp_path / "plain.pt"))
     with pytest.raises(UsageError, match="differs from this run"):
         train(opts, log=lambda m: None)
+
+
+def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_path):
+    """TrainOptions with tonal floors: the same draws, the tone's bin lower in the input, other bins unchanged."""
+    from denoise_cli.config import SpectralOptions
+
+    t = np.arange(32_000) / 16_000
+    noise = 0.02 * np.random.default_rng(1).standard_normal(t.size) + np.sin(2 * np.pi * 1000 * t)
+    noise = noise.astype(np.float32)
+    speech = [[voiced(1.2, 16_000, 120)]]
+    inputs = {}
+    for on in (False, True):
+        opts = replace(_opts(tmp_path, tmp_path, "t"), synthetic_noise_share=0.0, minstat_share=0.0,
+                       noise_input=False, spectral=SpectralOptions(tonal_floor=on))
+        inputs[on], _ = MixtureMaker(speech, [[noise]], opts).example(np.random.default_rng(2))
+    tone_bin = 1000 // 50
+    assert inputs[True][:, tone_bin].mean() < 0.5 * inputs[False][:, tone_bin].mean()
+    others = np.delete(np.arange(inputs[True].shape[1]), range(tone_bin - 2, tone_bin + 3))  # its window's lobe
+    assert np.array_equal(inputs[True][:, others], inputs[False][:, others])
