@@ -581,10 +581,14 @@ def _run_threads(jobs: list[Job], opts: CleanOptions, device: str, workers: int)
 
 
 def _pool_worker_init() -> None:
-    """In a pool worker: SIGTERM kills at once (the parent, not the worker, cleans up)."""
+    """In a pool worker: SIGTERM kills at once (the parent, not the worker, cleans up);
+    malloc keeps freed blocks for the next block (``allocator.py``)."""
     import signal
 
+    from .allocator import keep_freed_memory
+
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    keep_freed_memory()
 
 
 def _dask_client(address: Optional[str]):

@@ -184,7 +184,10 @@ def clean(
     if dry_run:
         raise typer.Exit(_dry_run(inputs, output_dir, opts, run, as_json))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    from .allocator import keep_freed_memory
     from .progress import Progress
+
+    keep_freed_memory()  # this process may clean files itself (--jobs 1)
 
     try:
         with Progress(quiet=quiet, verbose=verbose) as progress:

@@ -55,7 +55,7 @@ from .spectral import (
     subtraction_gain,
     tonal_floor,
 )
-from .vad import Segment, SileroVad, noise_frames, speech_sample_mask, speech_segments
+from .vad import Segment, SileroVad, gaps, noise_frames, speech_sample_mask, speech_segments, speech_spans
 from .weights import LoadedModel, load_checkpoint
 
 SPEECH_ONLY_FADE_MS = 5.0  # fades at the joins of --speech-only output
@@ -312,11 +312,12 @@ class LevelMeter:
         self.sums = np.zeros(2)
         self.counts = np.zeros(2)
 
-    def add(self, block: np.ndarray, speech: np.ndarray, noise: np.ndarray) -> None:
-        power = np.einsum("cn,cn->n", block, block).astype(np.float64) / block.shape[0]
-        where = np.stack([speech, noise]).astype(np.float64)  # sums as products: no masked copies
-        self.sums += where @ power
-        self.counts += speech.sum(), noise.sum()
+    def add(self, block: np.ndarray, speech: list[tuple[int, int]], noise: list[tuple[int, int]]) -> None:
+        """block: (channels, n); speech, noise: sample ranges [lo, hi) of the block."""
+        power = np.einsum("cn,cn->n", block, block)  # summed over channels, per sample
+        for i, spans in enumerate((speech, noise)):
+            self.sums[i] += sum(float(power[lo:hi].sum(dtype=np.float64)) for lo, hi in spans) / block.shape[0]
+            self.counts[i] += sum(hi - lo for lo, hi in spans)
 
     def snr_db(self) -> Optional[float]:
         if not self.counts.all():
@@ -383,8 +384,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
             for s0 in range(0, info.frames, step):
                 s1 = min(info.frames, s0 + step)
                 noisy, out = cleaner.clean(s0, s1)
-                speech = speech_sample_mask(segments, s0, s1)
-                quiet = ~speech_sample_mask(segments, s0, s1, guard)
+                speech = speech_spans(segments, s0, s1)
+                quiet = gaps(speech_spans(segments, s0, s1, guard), s1 - s0)
                 before.add(noisy, speech, quiet)
                 after.add(out, speech, quiet)
                 if sketches:
@@ -392,7 +393,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
                         sketches[0].add(noisy)
                         sketches[1].add(out)
                 if opts.speech_only:
-                    out = (out * _fade_envelope(segments, s0, s1, fade))[:, speech]
+                    keep = speech_sample_mask(segments, s0, s1)
+                    out = (out * _fade_envelope(segments, s0, s1, fade))[:, keep]
                 with timer("write"):
                     writer.write(out)
     total_s = time.perf_counter() - started

@@ -120,13 +120,38 @@ def speech_segments(probs: np.ndarray, n_samples: int, sample_rate_hz: int,
     return segments
 
 
+def speech_spans(segments: list[Segment], start: int, stop: int, guard: int = 0) -> list[tuple[int, int]]:
+    """Sample ranges [lo, hi) of [start, stop), relative to ``start``, inside a segment widened
+    by ``guard`` samples; sorted, overlaps merged."""
+    spans: list[tuple[int, int]] = []
+    for s in segments:
+        lo, hi = max(s.start - guard, start) - start, min(s.end + guard, stop) - start
+        if hi <= lo:
+            continue
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def gaps(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The ranges of [0, length) outside sorted, disjoint ``spans``."""
+    out, pos = [], 0
+    for lo, hi in spans:
+        if lo > pos:
+            out.append((pos, lo))
+        pos = max(pos, hi)
+    if pos < length:
+        out.append((pos, length))
+    return out
+
+
 def speech_sample_mask(segments: list[Segment], start: int, stop: int, guard: int = 0) -> np.ndarray:
     """(stop - start,) bool: True inside a segment widened by ``guard`` samples."""
     mask = np.zeros(stop - start, dtype=bool)
-    for s in segments:
-        lo, hi = max(s.start - guard, start), min(s.end + guard, stop)
-        if hi > lo:
-            mask[lo - start : hi - start] = True
+    for lo, hi in speech_spans(segments, start, stop, guard):
+        mask[lo:hi] = True
     return mask
 
 

@@ -24,3 +24,51 @@ def test_batched_vad_equals_silero_frame_by_frame(speech_16k):
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() < 1e-4
     assert expected.max() > 0.9 and expected.min() < 0.1  # real speech and real pauses were seen
+
+
+def test_speech_spans_and_gaps_match_the_sample_masks():
+    """Merged guarded spans and their gaps cover exactly what the per-sample masks mark."""
+    from denoise_cli.vad import Segment, gaps, speech_spans
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        edges = np.sort(rng.choice(5000, size=2 * rng.integers(0, 6), replace=False))
+        segments = [Segment(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+        start, stop = sorted(int(v) for v in rng.choice(5000, size=2, replace=False))
+        guard = int(rng.integers(0, 300))
+        mask = np.zeros(stop - start, bool)
+        for s in segments:
+            i = np.arange(start, stop)
+            mask |= (i >= s.start - guard) & (i < s.end + guard)
+        spans = speech_spans(segments, start, stop, guard)
+        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))  # sorted, disjoint, not touching
+        got = np.zeros(stop - start, bool)
+        for lo, hi in spans:
+            got[lo:hi] = True
+        assert np.array_equal(got, mask)
+        outside = np.zeros(stop - start, bool)
+        for lo, hi in gaps(spans, stop - start):
+            outside[lo:hi] = True
+        assert np.array_equal(outside, ~mask)
+
+
+def test_level_meter_gives_the_snr_of_a_known_block():
+    """Speech at power 1.01 (tone + noise) over noise at 0.01 -> 10 log10(1 / 0.01) = 20 dB."""
+    from denoise_cli.pipeline import LevelMeter
+
+    n = 48_000
+    rng = np.random.default_rng(5)
+    noise = rng.choice([-0.1, 0.1], size=(2, n)).astype(np.float32)  # power exactly 0.01
+    speech = np.zeros((2, n), np.float32)
+    speech[:, 10_000:30_000] = rng.choice([-1.0, 1.0], size=(2, 20_000))  # power 1 where it is
+    meter = LevelMeter()
+    half = n // 2  # two blocks, the speech across their boundary
+    for s0, s1 in ((0, half), (half, n)):
+        block = (speech + noise)[:, s0:s1]
+        inside = [(max(10_000, s0) - s0, min(30_000, s1) - s0)]
+        quiet = [(0, max(0, 9_000 - s0))] if s0 < 9_000 else [(31_000 - s0, s1 - s0)]
+        meter.add(block, inside, quiet)
+    # speech + noise samples: 1 + 0.01 +- 2 * 0.1 per sample product; the sign pattern is random
+    expected = 10 * np.log10(np.mean((speech + noise)[:, 10_000:30_000] ** 2) - 0.01) - 10 * np.log10(0.01)
+    assert meter.snr_db() == round(float(expected), 2)
+    assert abs(meter.snr_db() - 20.0) < 0.2
