@@ -76,11 +76,39 @@ class MaskNet(nn.Module):
         return (logp - self.feat_mean.repeat(groups)[:, None]) / self.feat_std.repeat(groups)[:, None]
 
     def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
-        """(batch, in_channels, frames) -> (batch, 161, frames) mask in (0, mask_max)."""
-        h = torch.relu(self.conv_in(self.features(magnitude)))
+        """(batch, in_channels, frames) -> (batch, 161, frames) mask in (0, mask_max).
+
+        With noise input, channels 161-321 must be the same in every frame (as
+        ``with_noise`` builds them); outside training the first convolution then
+        works on the 161 spectrum channels only (``conv_constant_tail``).
+        """
+        features = self.features(magnitude)
+        if self.dims.noise_input and not self.training:
+            h = conv_constant_tail(self.conv_in, features, self.dims.n_bins)
+        else:
+            h = self.conv_in(features)
+        h = torch.relu(h)
         h, _ = self.lstm(h.transpose(1, 2))
         mask = torch.sigmoid(self.conv_out(h.transpose(1, 2)))
         return mask if self.dims.mask_max == 1.0 else mask * self.dims.mask_max
+
+
+def conv_constant_tail(conv: nn.Conv1d, x: torch.Tensor, n_varying: int) -> torch.Tensor:
+    """``conv(x)`` for x (batch, channels, frames) whose channels from ``n_varying`` on are
+    constant over frames: those channels' response is the same for every frame except
+    the ``padding`` frames at each end, so it is computed on ``kernel_size`` frames and
+    spread, halving the work of the noise-input net's first layer. Equal to ``conv(x)``
+    up to float rounding (tested).
+    """
+    pad, k = conv.padding[0], conv.kernel_size[0]
+    frames = x.shape[-1]
+    out = nn.functional.conv1d(x[:, :n_varying], conv.weight[:, :n_varying], conv.bias, padding=pad)
+    short = min(frames, k)  # frames of constant input that show every edge case
+    tail = nn.functional.conv1d(x[:, n_varying:, :short], conv.weight[:, n_varying:], None, padding=pad)
+    if frames > short:
+        middle = tail[..., pad : pad + 1].expand(-1, -1, frames - 2 * pad)
+        tail = torch.cat([tail[..., :pad], middle, tail[..., pad + 1 :]], dim=-1)
+    return out + tail
 
 
 def with_noise(x: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from scipy.signal import resample_poly
 
 from conftest import read_audio, temp_leftovers, write_audio
 from denoise_cli.audio import (
+    FLAC_COMPRESSION_LEVEL,
     AtomicWriter,
     AudioInfo,
     AudioInput,
@@ -131,6 +132,25 @@ def test_atomic_writer_clips_integer_output(tmp_path):
         w.write(np.array([[2.0, -3.0, 0.5]], np.float32))
     y, _ = read_audio(dst, dtype="int16")
     assert y[0].tolist() == [32767, -32768, 16384]
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+def test_flac_integer_writes_give_libsndfiles_own_bytes(tmp_path, subtype):
+    """We round FLAC samples to integers ourselves (INTEGER_WRITES): the file is byte for byte
+    what libsndfile writes from the clipped floats, rounding ties and out-of-range samples included."""
+    full = 2.0 ** ({"PCM_16": 16, "PCM_24": 24}[subtype] - 1)
+    ties = (np.arange(-40, 40) + 0.5) / full  # exactly half-way between two integers
+    edges = np.array([1.0, -1.0, 1.5, -1.5, (full - 0.5) / full, -(full + 0.5) / full, 0.99999, -0.99999])
+    noise = np.random.default_rng(1).uniform(-1.1, 1.1, 20_000)
+    x = np.concatenate([ties, edges, noise]).astype(np.float32)
+    x = np.stack([x, -x[::-1]])
+    ours, theirs = tmp_path / "ours.flac", tmp_path / "theirs.flac"
+    with AtomicWriter(ours, 48_000, 2, "FLAC", subtype) as w:
+        w.write(x[:, :7000])
+        w.write(x[:, 7000:])
+    sf.write(str(theirs), np.clip(x.T, -1.0, 1.0), 48_000, subtype=subtype, format="FLAC",
+             compression_level=FLAC_COMPRESSION_LEVEL)
+    assert ours.read_bytes() == theirs.read_bytes()
 
 
 def test_atomic_writer_leaves_nothing_on_exception(tmp_path):

@@ -10,7 +10,8 @@ import torch
 
 from denoise_cli.config import MODEL_N_BINS
 from denoise_cli.errors import CheckpointError
-from denoise_cli.model import MaskNet, ModelDims, _ramp, chunk_starts, chunks_touching, predict_mask
+from denoise_cli.model import (MaskNet, ModelDims, _ramp, chunk_starts, chunks_touching, conv_constant_tail,
+                               predict_mask, with_noise)
 from denoise_cli.weights import FEATURES, default_checkpoint_path, file_sha256, load_checkpoint, save_checkpoint
 
 CPU = torch.device("cpu")
@@ -243,3 +244,26 @@ def test_a_noise_input_net_sees_each_channels_profile_the_same_in_blocks():
         ref = net(torch.from_numpy(x)).numpy()[0].T
     single = predict_mask(net, mag[1:], 0, [chunks[0]], s, e, 0, CPU, batch_size=1, noise=noise[1:])
     assert np.abs(single[0] - ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("frames", [1, 2, 4, 5, 6, 9, 400])
+def test_conv_constant_tail_equals_the_whole_convolution(frames):
+    """The noise channels' response computed on kernel_size frames and spread is the convolution's."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(2 * MODEL_N_BINS, 256, 5, padding=2)
+    x = torch.from_numpy(with_noise(np.random.default_rng(frames).random((3, MODEL_N_BINS, frames), np.float32),
+                                    np.random.default_rng(9).random((3, MODEL_N_BINS), np.float32)))
+    with torch.no_grad():
+        assert torch.allclose(conv_constant_tail(conv, x, MODEL_N_BINS), conv(x), atol=1e-5)
+
+
+def test_a_noise_input_net_gives_the_same_mask_in_inference_and_in_training_mode():
+    """Inference takes the constant-noise shortcut; training runs the plain convolution."""
+    torch.manual_seed(1)
+    net = MaskNet(ModelDims(noise_input=True, mask_max=2.0))
+    x = torch.from_numpy(with_noise(np.random.default_rng(2).random((2, MODEL_N_BINS, 300), np.float32),
+                                    np.random.default_rng(3).random((2, MODEL_N_BINS), np.float32)))
+    with torch.no_grad():
+        trained = net.train()(x)
+        inferred = net.eval()(x)
+    assert torch.allclose(inferred, trained, atol=1e-5)
