@@ -79,14 +79,21 @@ def _wav_truncation(path: Path) -> Optional[str]:
 class AudioInput:
     """An opened input file: checked header, random-access reads of frame ranges.
 
-    Files no longer than ``cache_s`` seconds, or of at most ``cache_samples``
-    samples (frames x channels), are decoded once and kept in memory, so the
-    pipeline's three passes decode them once. The cache holds 8- and 16-bit PCM
-    as int16 (half the memory of float32), scaled on each read exactly as
-    libsndfile scales it, so reads give the same floats either way.
+    Files no longer than ``cache_s`` seconds, or whose decoded samples take at
+    most ``cache_bytes``, are decoded once and kept in memory, so the pipeline's
+    three passes decode them once. The cache holds 8- and 16-bit PCM as int16
+    (2 bytes a sample: twice as long a file fits as in float32), scaled on each
+    read exactly as libsndfile scales it, so reads give the same floats either way.
+
+    Longer files keep the last ``window_s`` seconds decoded: a read that starts
+    inside that window, or where it ends, decodes only what lies beyond it. The
+    clean pass reads each block's frames and then the block's own samples again
+    (for the level meters), overlapping the previous read; without the window a
+    file too large for the cache was decoded twice in that pass.
     """
 
-    def __init__(self, path: str | os.PathLike, cache_s: float = 0.0, cache_samples: int = 0):
+    def __init__(self, path: str | os.PathLike, cache_s: float = 0.0, cache_bytes: int = 0,
+                 window_s: float = 0.0):
         self.path = Path(path)
         try:
             if self.path.is_symlink() and not self.path.exists():
@@ -119,8 +126,13 @@ class AudioInput:
             raise AudioContentError("no audio samples (0 frames)")
         self._cache = None
         if (self.info.frames <= cache_s * self.info.sample_rate_hz
-                or self.info.frames * self.info.channels <= cache_samples):
+                or self.info.frames * self.info.channels * self._cached_sample_bytes() <= cache_bytes):
             self._cache = self._decode_all()
+        self._window_frames = int(window_s * self.info.sample_rate_hz)
+        self._window = (0, np.zeros((self.info.channels, 0), np.float32))  # (first frame, samples)
+
+    def _cached_sample_bytes(self) -> int:
+        return 2 if self.info.subtype in INT16_SUBTYPES else 4
 
     def close(self) -> None:
         self._file.close()
@@ -174,9 +186,24 @@ class AudioInput:
                 np.multiply(self._cache[:, lo:hi], INT16_SCALE, out=out[:, lo - start : hi - start])
             elif self._cache is not None:
                 out[:, lo - start : hi - start] = self._cache[:, lo:hi]
+            elif self._window_frames:
+                out[:, lo - start : hi - start] = self._read_through_window(lo, hi)
             else:
                 out[:, lo - start : hi - start] = self._read_file(lo, hi)
         return out
+
+    def _read_through_window(self, lo: int, hi: int) -> np.ndarray:
+        """Frames [lo, hi) of the file, decoding only what the recent window lacks."""
+        first, kept = self._window
+        end = first + kept.shape[1]
+        if not first <= lo <= end:  # before the window, or after a gap: start a new one
+            first, kept, end = lo, kept[:, :0], lo
+        if hi > end:
+            kept = np.concatenate([kept, self._read_file(end, hi)], axis=1)
+            keep_from = min(lo, max(first, hi - self._window_frames))
+            kept, first = kept[:, keep_from - first :], keep_from
+            self._window = (first, kept)
+        return kept[:, lo - first : hi - first]
 
     def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
         """The whole file in consecutive blocks of at most ``block_frames``."""

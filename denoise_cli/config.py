@@ -41,7 +41,7 @@ TONAL_MIN_FLOOR = 0.1  # amplitude (-20 dB)
 
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
-DECODED_CACHE_MB = 256  # files whose decoded float32 samples fit are decoded once, not once per pass
+DECODED_CACHE_MB = 256  # files whose decoded samples (int16 for 8/16-bit PCM, else float32) fit are decoded once
 EPS = 1e-10
 
 

@@ -357,8 +357,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     timer = StageTimer(models.cancel)
     src, dst = Path(src), Path(dst)
     with timer("read"):
-        inp = AudioInput(src, cache_s=opts.block_s,
-                         cache_samples=int(opts.decoded_cache_mb * 2**20) // 4)  # float32
+        inp = AudioInput(src, cache_s=opts.block_s, window_s=2 * opts.block_s,
+                         cache_bytes=int(opts.decoded_cache_mb * 2**20))
     with inp:
         info = inp.info
         block_frames = max(1, int(opts.block_s * info.sample_rate_hz))

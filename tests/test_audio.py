@@ -226,6 +226,33 @@ def test_decoded_cache_reads_the_floats_libsndfile_gives(tmp_path, fmt, subtype)
         assert np.array_equal(cached.read(0, 70_000), reference)
 
 
+def test_read_window_gives_the_file_for_any_read_order(tmp_path):
+    """Reads forward with overlaps, backwards, across gaps and past the end equal the file."""
+    x = np.clip(0.4 * np.random.default_rng(2).standard_normal((2, 50_000)), -1, 1)
+    path = tmp_path / "a.flac"
+    sf.write(path, x.T, 16_000, subtype="PCM_16")
+    reference = sf.read(path, dtype="float32", always_2d=True)[0].T
+    reads = [(0, 9000), (8000, 20_000), (12_000, 15_000), (19_999, 31_000), (2000, 4000), (40_000, 45_000),
+             (44_000, 50_010), (-5, 100), (30_000, 30_000)]
+    with AudioInput(path, window_s=1.0) as inp:
+        assert inp._cache is None
+        for a, b in reads:
+            expected = np.zeros((2, b - a), np.float32)
+            lo, hi = max(a, 0), min(b, 50_000)
+            expected[:, lo - a : hi - a] = reference[:, lo:hi]
+            assert np.array_equal(inp.read(a, b), expected), (a, b)
+
+
+@pytest.mark.parametrize("subtype,sample_bytes", [("PCM_16", 2), ("FLOAT", 4)])
+def test_the_cache_limit_counts_the_bytes_the_cache_holds(tmp_path, subtype, sample_bytes):
+    """16-bit files are cached as int16, so twice as many of their samples fit the limit."""
+    path = tmp_path / "a.wav"
+    sf.write(path, np.zeros((1000, 2)), 16_000, subtype=subtype)
+    need = 1000 * 2 * sample_bytes
+    with AudioInput(path, cache_bytes=need) as fits, AudioInput(path, cache_bytes=need - 1) as too_big:
+        assert fits._cache is not None and too_big._cache is None
+
+
 # --- AudioInput: errors ---------------------------------------------------------------------------
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.wav"

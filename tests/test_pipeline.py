@@ -74,6 +74,22 @@ def test_decoded_cache_gives_the_same_bytes_as_reading_per_block(tmp_path, stere
     assert (tmp_path / "streamed.wav").read_bytes() == (tmp_path / "cached.wav").read_bytes()
 
 
+def test_a_file_too_large_for_the_cache_is_decoded_at_most_three_times(tmp_path, stereo_48k, clean_opts,
+                                                                       models, monkeypatch):
+    """Pass 1 decodes it once, the noise profile at most once, the clean pass once: the
+    clean pass's second read of each block (for the level meters) comes from the read window."""
+    from denoise_cli.audio import AudioInput
+
+    decoded = []
+    read_file = AudioInput._read_file
+    monkeypatch.setattr(AudioInput, "_read_file",
+                        lambda self, a, b, *rest: decoded.append(b - a) or read_file(self, a, b, *rest))
+    opts = replace(_small_blocks(clean_opts, block_s=0.7), dehum=False)
+    clean_file(stereo_48k["PCM_16"], tmp_path / "out.wav", opts, models)
+    frames = sf.info(str(stereo_48k["PCM_16"])).frames
+    assert sum(decoded) <= 3 * frames
+
+
 @pytest.mark.parametrize("subtype,tol", [("PCM_16", 1), ("FLOAT", 1e-4)])
 def test_small_blocks_equal_one_block(tmp_path, stereo_48k, clean_opts, models, subtype, tol):
     whole_opts = _small_blocks(clean_opts, block_s=30.0)
