@@ -126,13 +126,15 @@ class AudioInput:
             raise AudioContentError("no audio samples (0 frames)")
         self._cache = None
         if (self.info.frames <= cache_s * self.info.sample_rate_hz
-                or self.info.frames * self.info.channels * self._cached_sample_bytes() <= cache_bytes):
+                or self.info.frames * self.info.channels * (2 if self._int16_cache else 4) <= cache_bytes):
             self._cache = self._decode_all()
         self._window_frames = int(window_s * self.info.sample_rate_hz)
         self._window = (0, np.zeros((self.info.channels, 0), np.float32))  # (first frame, samples)
 
-    def _cached_sample_bytes(self) -> int:
-        return 2 if self.info.subtype in INT16_SUBTYPES else 4
+    @property
+    def _int16_cache(self) -> bool:
+        """Whether the decoded cache holds this file as int16 (8- and 16-bit PCM), else float32."""
+        return self.info.subtype in INT16_SUBTYPES
 
     def close(self) -> None:
         self._file.close()
@@ -146,7 +148,7 @@ class AudioInput:
     def _decode_all(self) -> np.ndarray:
         """The whole file as (channels, frames): int16 for 8/16-bit PCM, else float32."""
         info = self.info
-        as_int16 = info.subtype in INT16_SUBTYPES
+        as_int16 = self._int16_cache
         cache = np.empty((info.channels, info.frames), np.int16 if as_int16 else np.float32)
         for start in range(0, info.frames, CACHE_READ_FRAMES):  # no whole-file temporaries
             stop = min(start + CACHE_READ_FRAMES, info.frames)

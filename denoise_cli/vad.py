@@ -49,8 +49,9 @@ class SileroVad:
 
     Silero's STFT is a convolution with a Hann-windowed DFT basis (and an unused
     phase); where the wheel's basis is that, it runs as ``torch.fft.rfft`` of the
-    windowed frames instead: the same magnitudes within 1e-6 of the largest, 3.9 ms instead of
-    7.6 ms per 30 s block (checked on loading; any other basis runs Silero's own).
+    windowed frames instead: the same magnitudes within 1e-6 of the largest,
+    3.9 ms instead of 7.6 ms per 30 s block (checked on loading; any other basis
+    runs Silero's own).
 
     The TorchScript stages run without the JIT's profiling and optimising passes:
     they gave the same probabilities at the same steady speed, and cost about
@@ -103,7 +104,6 @@ class SileroVad:
         hidden, self._state = self.lstm(features.squeeze(-1)[None], self._state)
         out = self.net.decoder.decoder(hidden[0].unsqueeze(-1))  # (frames, 1, time)
         return out.squeeze(1).mean(dim=1).numpy().astype(np.float32)
-
 
     def _spectrum(self, x: torch.Tensor) -> torch.Tensor:
         """(n, samples) -> (n, 129, frames) STFT magnitudes, as Silero's ``run_extractors``."""
