@@ -357,13 +357,16 @@ def test_the_fast_exit_keeps_output_and_exit_code(body, code, out, err, imports)
     assert (done.returncode, done.stdout, done.stderr) == (code, out, err)
 
 
+LONG_INPUT_S = 60
+
+
 @pytest.fixture(scope="module")
 def long_inputs(tmp_path_factory) -> Path:
-    """Five 20 s files, long enough that a signal arrives while one of them is being cleaned."""
+    """Five 60 s files, long enough that a signal arrives while one of them is being cleaned."""
     root = tmp_path_factory.mktemp("long") / "in"
     rng = np.random.default_rng(9)
     for name in "abcde":
-        x = np.tile(voiced(2.0, 16_000, 120 + 10 * "abcde".index(name)), 10)
+        x = np.tile(voiced(2.0, 16_000, 120 + 10 * "abcde".index(name)), LONG_INPUT_S // 2)
         write_audio(root / f"{name}.wav", x + 0.01 * rng.standard_normal(x.size), 16_000)
     return root
 
@@ -382,11 +385,12 @@ def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, s
     reader.start()
     try:
         # Wait for the run's own log line, not the worker's files: with -j 2 a worker
-        # writes a.wav.json a moment before the parent hears that a.wav is done.
+        # writes its report a moment before the parent hears that its file is done.
+        # Any file may come first: with -j 2, this process and a worker start together.
         deadline = time.monotonic() + 240
-        while not any(line.startswith("cleaned ") and "a.wav ->" in line for line in list(lines)):
+        while not (first := [line for line in list(lines) if line.startswith("cleaned ")]):
             assert proc.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "the first file was never reported cleaned"
+            assert time.monotonic() < deadline, "no file was ever reported cleaned"
             time.sleep(0.05)
         proc.send_signal(sig)
         proc.wait(timeout=120)
@@ -398,17 +402,58 @@ def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, s
     assert proc.returncode == code, stderr
     summary = _summary(out)
     assert summary["interrupted"] is True
-    a_entry = [f for f in summary["files"] if f["input"] == str(long_inputs / "a.wav")]
-    assert a_entry and a_entry[0]["status"] == "cleaned"
+    done = first[0].split()[1]  # "cleaned IN -> OUT (...)"
+    entry = [f for f in summary["files"] if f["input"] == done]
+    assert entry and entry[0]["status"] == "cleaned"
     assert summary["cleaned"] < 5
-    a, _ = read_audio(out / "a.wav")
-    assert a.shape == (1, 20 * 16_000)
-    for name in "bcde":  # nothing half-written: an output is whole, and every file reported cleaned exists
+    assert read_audio(out / Path(done).name)[0].shape == (1, LONG_INPUT_S * 16_000)
+    for name in "abcde":  # nothing half-written: an output is whole, and every file reported cleaned exists
         if any(f["input"].endswith(f"{name}.wav") and f["status"] == "cleaned" for f in summary["files"]):
             assert (out / f"{name}.wav").exists()
         if (out / f"{name}.wav").exists():  # with -j 2, a worker may finish a file the summary missed
-            assert read_audio(out / f"{name}.wav")[0].shape == (1, 20 * 16_000)
+            assert read_audio(out / f"{name}.wav")[0].shape == (1, LONG_INPUT_S * 16_000)
     assert temp_leftovers(out) == []
     assert tree_hashes(long_inputs) == before
     assert "interrupted" in stderr
     assert summary["exit_code"] == code  # the run summary records the exit code the process returned
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker through /proc")
+def test_a_killed_worker_fails_only_its_file(long_inputs, tmp_path, random_weights):
+    """With -j 2, a worker killed part way fails the file it had; this process cleans the rest."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out), "-j", "2",
+                             "--weights", random_weights],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 240
+        workers: list[int] = []
+        while not workers:  # the fork server is our child; the worker is its child
+            assert proc.poll() is None and time.monotonic() < deadline, "no worker process appeared"
+            workers = [w for server in _children(proc.pid) for w in _children(server)]
+            time.sleep(0.01)
+        os.kill(workers[0], signal.SIGKILL)  # it is still loading models or cleaning its first file
+        stderr = proc.communicate(timeout=240)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    summary = _summary(out)
+    failed = [f for f in summary["files"] if f["status"] == "failed"]
+    assert [f["reason"] for f in failed] == ["a worker process died (killed, or out of memory)"], stderr
+    assert summary["cleaned"] == 4 and not (out / Path(failed[0]["output"]).name).exists()
+    assert temp_leftovers(out) == []
+    assert f"error: {failed[0]['input']}: a worker process died" in stderr
