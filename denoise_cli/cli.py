@@ -127,6 +127,9 @@ def clean(
     atten_limit_db: Optional[float] = typer.Option(None, min=0.0,
                                                    help="Never attenuate any bin by more than this many dB "
                                                         "(whole chain; default: no limit)."),
+    gain_smoothing_ms: float = typer.Option(CleanOptions.gain_smoothing_ms, min=0.0, max=200.0,
+                                            help="Average each frame's gain with the frames this many ms either "
+                                                 "side, against musical noise (0: off)."),
     speech_only: bool = typer.Option(False, "--speech-only",
                                      help="Write only the speech segments, joined (the report maps times back)."),
     output_format: Optional[Format] = typer.Option(None, "--format", help="Output container (default: as input)."),
@@ -173,6 +176,7 @@ def clean(
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
                            precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,
+        gain_smoothing_ms=gain_smoothing_ms,
         dehum=dehum,
         speech_only=speech_only,
         output_format=output_format.value if output_format else None,

@@ -51,6 +51,7 @@ from .spectral import (
     StftGeometry,
     db,
     overlap_add,
+    smooth_over_frames,
     stft_frames,
     subtraction_gain,
     tonal_floor,
@@ -212,6 +213,8 @@ class BlockCleaner:
         self.overlap_frames = min(self.chunk_frames - 1, round(opts.model.overlap_s * frames_per_s))
         limit = opts.attenuation_limit_db
         self.min_gain = 0.0 if limit is None else 10 ** (-limit / 20)
+        hop_ms = 1000.0 * geo.hop / inp.info.sample_rate_hz
+        self.smooth_frames = round(opts.gain_smoothing_ms / hop_ms)  # frames averaged on each side
         sp = opts.spectral
         self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
                       if sp.tonal_floor else sp.floor)  # the subtraction floor: per bin, or one number
@@ -263,8 +266,8 @@ class BlockCleaner:
         return tuple(None if a is None else np.concatenate([a, b], axis=1) for a, b in zip(*parts))
 
     def _keep(self, lo: int, stop: int, arrays: tuple) -> None:
-        """Keep the frames the next block can reach back to (from stop - chunk - 2 on)."""
-        reach = self.chunk_frames if self.opts.model.enabled else 0
+        """Keep the frames the next block can reach back to (from stop - smoothing - chunk - 2 on)."""
+        reach = self.smooth_frames + (self.chunk_frames if self.opts.model.enabled else 0)
         keep = max(lo, stop - reach - 2)
         self._carry = (keep,) + tuple(None if a is None else a[:, keep - lo:].copy() for a in arrays)
 
@@ -276,26 +279,30 @@ class BlockCleaner:
                 x = self.inp.read(s0, s1)
             return x, x
         first, stop = s0 // hop, min(self.total_frames, -(-s1 // hop) + 1)
-        lo, hi = first, stop
+        r = self.smooth_frames
+        g0, g1 = max(0, first - r), min(self.total_frames, stop + r)  # the frames whose gains are smoothed
+        lo, hi = g0, g1
         chunks = []
         if self.opts.model.enabled:
-            chunks = chunks_touching(first, stop, self.total_frames, self.chunk_frames, self.overlap_frames)
+            chunks = chunks_touching(g0, g1, self.total_frames, self.chunk_frames, self.overlap_frames)
             lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
         spec, magnitude, sub = self._analyse(lo, hi)
         self._keep(lo, stop, (spec, magnitude, sub))
         keep = slice(first - lo, stop - lo)
-        gain = sub[:, keep] if sub is not None else np.ones_like(magnitude[:, keep])
+        near = slice(g0 - lo, g1 - lo)
+        gain = sub[:, near] if sub is not None else np.ones_like(magnitude[:, near])
         if self.opts.model.enabled:
             with self.timer("model"):
                 model_mag = self._linked(self.band.to_model(magnitude if sub is None else magnitude * sub))
                 wanted = set(chunks)
                 memo = {k: v for k, v in self._masks.items() if k[1:] in wanted}
-                mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, first, stop,
+                mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, g0, g1,
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
                                     memo=memo, runner=self.runner, noise=self.model_noise)
-                self._masks = {k: v for k, v in memo.items() if k[2] > stop - 2}
-                gain = gain * self.band.from_model(mask, model_mag[:, keep] ** 2)
+                self._masks = {k: v for k, v in memo.items() if k[2] > stop - r - 2}
+                gain = gain * self.band.from_model(mask, model_mag[:, near] ** 2)
         with self.timer("spectral"):
+            gain = smooth_over_frames(gain, r, first - g0, g1 - stop)
             gain = np.maximum(gain, self.min_gain)
             if self.cap_at_one:
                 np.minimum(gain, 1.0, out=gain)

@@ -143,6 +143,32 @@ def subtraction_gain(
     return np.maximum(gain, floor, out=gain)  # floor after the root: floor**2 may underflow
 
 
+def smooth_over_frames(gain: np.ndarray, radius: int, left: int, right: int) -> np.ndarray:
+    """Each frame's gain replaced by the mean of the ``2 * radius + 1`` frames centred on it.
+
+    gain: (channels, frames, bins) holding ``left`` frames before the frames
+    wanted and ``right`` after them. Each is ``radius`` except at the ends of
+    the file, where the end frame stands in for those missing. Returns
+    (channels, frames - left - right, bins). Every output frame is summed in the
+    same order whatever the block around it, so blocks give the whole-file
+    result exactly. Averaging the gain over 50 ms (radius 2 at the 10 ms hop, the
+    default) takes out its frame-to-frame jitter, the "musical noise" of subtraction.
+    """
+    if not 0 <= left <= radius or not 0 <= right <= radius:
+        raise ValueError(f"context frames {left}, {right} outside 0..{radius}")
+    if radius == 0:
+        return gain
+    if left < radius or right < radius:
+        gain = np.concatenate([np.repeat(gain[:, :1], radius - left, axis=1), gain,
+                               np.repeat(gain[:, -1:], radius - right, axis=1)], axis=1)
+    n = gain.shape[1] - 2 * radius
+    out = gain[:, :n].copy()
+    for i in range(1, 2 * radius + 1):
+        out += gain[:, i : i + n]
+    out *= np.float32(1.0 / (2 * radius + 1))
+    return out
+
+
 def tonal_floor(noise_power: np.ndarray, floor: float, bin_hz: float, skip_hz: Sequence[float] = (),
                 excess_db: float = TONAL_EXCESS_DB, half_width_hz: float = TONAL_HALF_WIDTH_HZ,
                 min_floor: float = TONAL_MIN_FLOOR) -> np.ndarray:

@@ -18,6 +18,7 @@ from denoise_cli.spectral import (
     istft,
     overlap_add,
     recursive_smooth,
+    smooth_over_frames,
     stft,
     stft_frames,
     subtraction_gain,
@@ -292,3 +293,40 @@ def test_tonal_floor_leaves_notched_tones_at_the_floor():
     floors = tonal_floor(power, 0.3, 50.0, skip_hz=(2010.0,))  # 2010 Hz: within one bin of bin 40
     assert floors[1, 0, 40] == np.float32(0.3)
     assert floors[1, 0, 60] < 0.2
+
+
+# --- gain smoothing -------------------------------------------------------------------------------
+@pytest.mark.parametrize("radius", [0, 1, 2, 4])
+def test_smooth_over_frames_is_a_centred_mean_with_the_end_frames_held(radius):
+    from scipy.ndimage import uniform_filter1d
+
+    gain = np.random.default_rng(radius).random((2, 37, 11)).astype(np.float32)
+    out = smooth_over_frames(gain, radius, 0, 0)
+    want = uniform_filter1d(gain.astype(np.float64), 2 * radius + 1, axis=1, mode="nearest")
+    assert out.shape == gain.shape and np.abs(out - want).max() < 1e-6
+
+
+@pytest.mark.parametrize("cuts", [[5], [1, 2, 3], [10, 11, 30], [2, 20, 35]])
+def test_smooth_over_frames_in_pieces_equals_the_whole_exactly(cuts):
+    """Each piece given its neighbours (fewer at the ends) gives the whole array's frames bit for bit."""
+    radius = 2
+    gain = np.random.default_rng(len(cuts)).random((1, 37, 7)).astype(np.float32)
+    whole = smooth_over_frames(gain, radius, 0, 0)
+    pieces = []
+    for a, b in zip([0] + cuts, cuts + [37]):
+        g0, g1 = max(0, a - radius), min(37, b + radius)
+        pieces.append(smooth_over_frames(gain[:, g0:g1], radius, a - g0, g1 - b))
+    assert np.array_equal(np.concatenate(pieces, axis=1), whole)
+
+
+def test_smooth_over_frames_steadies_the_gains_of_white_noise():
+    """Subtraction gains of white noise jump from frame to frame (musical noise); a 5-frame mean
+    cuts their frame-to-frame variance by about 5, and keeps their mean."""
+    geo = StftGeometry(16_000)
+    noise = np.random.default_rng(3).standard_normal((1, 16_000 * 4)).astype(np.float32)
+    power = np.abs(stft(noise, geo)) ** 2
+    gain = subtraction_gain(power, power.mean(axis=1), 2.0, 0.1)
+    smooth = smooth_over_frames(gain, 2, 0, 0)
+    inner = slice(10, -10)
+    assert np.var(smooth[:, inner]) < np.var(gain[:, inner]) / 3
+    assert np.mean(smooth[:, inner]) == pytest.approx(np.mean(gain[:, inner]), rel=0.02)
