@@ -1,11 +1,10 @@
 """Many files: walking inputs, skipping finished work, running in parallel, the run report.
 
-``clean_paths`` is the library entry point behind ``denoise clean``. With several
-local jobs, this process cleans files in a thread while worker processes, forked
-from a fork server that has imported torch and the pipeline once, clean the
-others (joblib's Dask backend for ``--backend dask``); each sets torch to one
-thread, loads its models once and reuses them for every file it is given. A
-failure in one file is recorded and never stops the others.
+``clean_paths`` is the library entry point behind ``denoise clean``. Local workers
+are processes forked from a fork server that has imported torch and the pipeline
+once (joblib's Dask backend for ``--backend dask``); each sets torch to one thread,
+loads its models once and reuses them for every file it is given. A failure in
+one file, even a worker's death, is recorded and never stops the others.
 """
 
 from __future__ import annotations
@@ -493,46 +492,49 @@ FORKSERVER_PRELOAD = ("denoise_cli._forkserver", "concurrent.futures.process", "
 
 
 def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: int):
-    """Yield (job, outcome) from this process and ``workers - 1`` local worker processes, as files finish.
+    """Yield (job, outcome) from ``workers`` local worker processes, as files finish.
 
-    All of them take files one at a time from one queue, so a worker that is
-    free takes the next file and a long file never holds others back. This
-    process cleans its share in a thread (the main thread stays free to yield
-    outcomes and to take signals), importing torch while the fork server does
-    the same on another core. The workers are forked from a fork server that
-    has imported torch, the pipeline and the rest of FORKSERVER_PRELOAD once
-    and run nothing (so forking it is safe, unlike forking a process that has
-    used torch's thread pools or CUDA). Each process loads the models on its
-    first file and runs one torch thread. A worker that dies (killed, out of
-    memory) fails the file it had, and the files left go to the others. On an
-    interrupt the workers are killed and this process's file stops at its next
-    stage; the caller removes their temporary files.
+    Each worker is the one process of its own pool, and a thread here feeds it
+    one file at a time from a shared queue: a free worker takes the next file,
+    and a worker that dies (killed, out of memory) fails only the file it had;
+    its thread starts a fresh worker for the next. (One pool of ``workers``
+    processes would fail every file in flight when any of its processes died.)
+    The workers are forked from a fork server that has imported torch, the
+    pipeline and the rest of FORKSERVER_PRELOAD once and run nothing (so
+    forking it is safe, unlike forking a process that has used torch's thread
+    pools or CUDA): a worker starts in milliseconds instead of importing torch
+    itself. Each loads the models on its first file and runs one torch thread.
+    On an interrupt the workers are killed; the caller removes their temporary files.
     """
     import multiprocessing
     import queue
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
-    pool = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_pool_worker_init)
-    todo, taken = deque(jobs), threading.Lock()
-    results: queue.SimpleQueue = queue.SimpleQueue()  # (job, outcome), or None when a runner ends
+    todo, lock = deque(jobs), threading.Lock()
+    results: queue.SimpleQueue = queue.SimpleQueue()  # (job, outcome), or None when a feeder ends
     cancel = threading.Event()
+    pools: list = []  # every pool started, for the interrupt
 
     def next_job() -> Optional[Job]:
-        with taken:
+        with lock:
             return todo.popleft() if todo and not cancel.is_set() else None
 
-    runners = [threading.Thread(target=_feed_worker, args=(pool, next_job, results, opts, device), daemon=True)
-               for _ in range(workers - 1)]
-    runners.append(threading.Thread(target=_clean_here, args=(next_job, results, cancel, opts, device),
-                                    daemon=True))
-    for runner in runners:  # the feeders first: their first submit starts the fork server
-        runner.start()
+    def new_pool():
+        from concurrent.futures import ProcessPoolExecutor
+
+        with lock:
+            pools.append(ProcessPoolExecutor(1, mp_context=context, initializer=_pool_worker_init))
+            return pools[-1]
+
+    feeders = [threading.Thread(target=_feed_worker, args=(new_pool, next_job, results, cancel, opts, device),
+                                daemon=True) for _ in range(workers)]
+    for feeder in feeders:
+        feeder.start()
     try:
         ended = 0
-        while ended < len(runners):
+        while ended < len(feeders):
             try:
                 item = results.get(timeout=0.5)  # a timeout, so that signals are handled promptly
             except queue.Empty:
@@ -543,70 +545,42 @@ def _run_local_pool(jobs: list[Job], opts: CleanOptions, device: str, workers: i
                 yield item
     except BaseException:
         cancel.set()
-        processes = getattr(pool, "_processes", None) or {}  # private, but the only way to stop running tasks
-        for process in list(processes.values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        runners[-1].join()  # this process's file stops at its next stage, its temporary output removed
+        with lock:
+            for pool in pools:
+                for process in list((getattr(pool, "_processes", None) or {}).values()):  # private, but the
+                    process.kill()  # only way to stop a running task
+                pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
 
 
-def _feed_worker(pool, next_job: Callable[[], Optional[Job]], results, opts: CleanOptions, device: str) -> None:
-    """Keep one file at a time on one of ``pool``'s processes until no file is left.
+def _feed_worker(new_pool, next_job: Callable[[], Optional[Job]], results, cancel: threading.Event,
+                 opts: CleanOptions, device: str) -> None:
+    """Keep one file at a time on one worker process until no file is left.
 
-    One file each, not the whole list up front: the pool would queue files on a
-    busy worker that another one could take. A worker that dies fails its file
-    and ends this feeder (the pool is then broken); the other runners take the rest.
+    new_pool() starts a one-process pool; a worker that dies fails its file and
+    is replaced for the next one. Puts (job, outcome) on ``results``, then None.
     """
     from concurrent.futures.process import BrokenProcessPool
 
+    pool = None
     try:
         while (job := next_job()) is not None:
+            pool = pool or new_pool()
             try:
                 outcome = pool.submit(clean_job, job, opts, device).result()
             except BrokenProcessPool:
-                results.put((job, FileOutcome(str(job.input), str(job.output), FAILED,
-                                              "a worker process died (killed, or out of memory)",
-                                              job.duration_s)))
-                return
+                outcome = FileOutcome(str(job.input), str(job.output), FAILED,
+                                      "a worker process died (killed, or out of memory)", job.duration_s)
+                pool.shutdown(wait=False)
+                pool = None
             except Exception:  # the pool was shut down by an interrupt
                 return
-            results.put((job, outcome))
-    finally:
-        results.put(None)
-
-
-def _clean_here(next_job: Callable[[], Optional[Job]], results, cancel: threading.Event, opts: CleanOptions,
-                device: str) -> None:
-    """This process's share of a pool run: files from ``next_job`` until none is left or ``cancel`` is set.
-
-    Torch runs one thread here, as in the workers; its thread count is given back at the end.
-    """
-    from dataclasses import replace
-
-    torch, threads, models = None, 0, None
-    try:
-        while (job := next_job()) is not None:
-            if models is None:
-                from .preload import load_heavy_modules, paused_gc
-
-                load_heavy_modules()
-                import torch
-
-                from .pipeline import load_models
-
-                threads = torch.get_num_threads()
-                torch.set_num_threads(1)
-                with paused_gc():  # not _worker_models: a library caller's later runs make new threads
-                    models = replace(load_models(opts, torch.device(resolve_device(device))), cancel=cancel)
-            outcome = clean_job(job, opts, device, models)
             if cancel.is_set():
                 return  # interrupted: the file was abandoned, not failed
             results.put((job, outcome))
     finally:
-        if torch is not None:
-            torch.set_num_threads(threads)
+        if pool is not None and not cancel.is_set():
+            pool.shutdown()
         results.put(None)
 
 
