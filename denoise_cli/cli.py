@@ -145,6 +145,9 @@ def clean(
                                              "has it natively (AVX512-BF16, AMX, Ampere+), else float32."),
     dehum: bool = typer.Option(True, "--dehum/--no-dehum",
                                help="Look for 50/60 Hz mains hum in the pauses and notch out its harmonics."),
+    notch_tones: bool = typer.Option(True, "--notch-tones/--no-notch-tones",
+                                     help="Notch out other steady tones of the pauses too (engine, fan: lines "
+                                          "20 dB over their surroundings)."),
     link_channels: bool = typer.Option(True, "--link-channels/--independent-channels",
                                        help="One mask-model pass for all channels, on their mean power "
                                             "(keeps the stereo image), or one per channel."),
@@ -178,6 +181,7 @@ def clean(
         attenuation_limit_db=atten_limit_db,
         gain_smoothing_ms=gain_smoothing_ms,
         dehum=dehum,
+        notch_tones=notch_tones,
         speech_only=speech_only,
         output_format=output_format.value if output_format else None,
     )

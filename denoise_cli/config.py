@@ -111,6 +111,10 @@ class CleanOptions:
     benchmark set (README "Smoothing the gains").
     dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
     (``dehum.py``) ahead of the noise profile, subtraction and model.
+    notch_tones: likewise notch any other steady tone of the pauses (a local
+    peak 20 dB over its surroundings at 1 Hz resolution). On the held-out set:
+    8.705 dB / 0.819 / 1.677 against 8.677 / 0.818 / 1.673 without; benchmark
+    engine noise PESQ at 16 kHz 1.71 -> 1.79 (README "Tonal noise").
     output_format: "wav" or "flac" to convert, None to keep the input's format.
     block_s: audio per streaming block;
     decoded_cache_mb: files whose decoded samples fit are decoded once. Neither
@@ -123,6 +127,7 @@ class CleanOptions:
     attenuation_limit_db: Optional[float] = None
     gain_smoothing_ms: float = 20.0
     dehum: bool = True  # find mains hum in the pauses and notch it out before subtraction
+    notch_tones: bool = True  # the same for other steady tones (engines, fans): dehum.detect_tones
     speech_only: bool = False
     output_format: Optional[str] = None
     block_s: float = BLOCK_S

@@ -38,7 +38,7 @@ from .config import (
     VAD_SAMPLE_RATE_HZ,
     CleanOptions,
 )
-from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, detect_hum, notch_sos
+from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, find_notches, notch_sos
 from .masker import Cancelled, MaskRunner
 from .model import chunks_touching, predict_mask, resolve_precision
 from .labels import RENDERERS as LABEL_RENDERERS
@@ -180,13 +180,13 @@ def pause_audio(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opt
 
 def find_hum(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: CleanOptions,
              timer: StageTimer) -> Optional[Hum]:
-    """Mains hum in the pauses, when the options ask for it and anything is cleaned."""
-    if not opts.dehum or not (opts.spectral.enabled or opts.model.enabled):
+    """Mains hum and steady tones in the pauses, as far as the options ask and anything is cleaned."""
+    if not (opts.dehum or opts.notch_tones) or not (opts.spectral.enabled or opts.model.enabled):
         return None
     with timer("read"):
         pauses = pause_audio(inp, segments, geo, opts, MAX_ANALYSIS_S)
     with timer("dehum"):
-        return detect_hum(pauses, inp.info.sample_rate_hz)
+        return find_notches(pauses, inp.info.sample_rate_hz, mains=opts.dehum, tones=opts.notch_tones)
 
 
 class BlockCleaner:
@@ -375,10 +375,11 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         source = inp
         if hum is not None:
             with timer("dehum"):
-                source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames)
+                source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames,
+                                      hum.periodic_s)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
         cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
-                               notched_hz=hum.notch_hz if hum is not None else ())
+                               notched_hz=hum.all_hz if hum is not None else ())
         fmt, subtype = output_info(info, opts)
         guard = int(opts.spectral.guard_ms * info.sample_rate_hz / 1000)
         fade = max(1, int(SPEECH_ONLY_FADE_MS * info.sample_rate_hz / 1000))

@@ -1,4 +1,4 @@
-"""Mains hum: detection in the pauses, notch filtering in any block layout, and in the chain."""
+"""Mains hum and steady tones: detection in the pauses, notch filtering in any block layout, and in the chain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy.signal import sosfilt, welch
 
 from conftest import read_audio, snr_db, tone, write_audio
 from denoise_cli.audio import AudioInfo
-from denoise_cli.dehum import Hum, NotchedInput, detect_hum, notch_sos
+from denoise_cli.dehum import Hum, NotchedInput, detect_hum, detect_tones, find_notches, notch_sos, welch_psd
 from denoise_cli.pipeline import clean_file
 
 SR = 16_000
@@ -71,11 +71,13 @@ class _ArrayInput:
         return out
 
 
-def test_notched_reads_in_any_blocks_equal_reading_the_whole_file():
+@pytest.mark.parametrize("hum", [Hum(50.0, (50.0, 100.0, 150.0)), Hum(None, (), (84.0, 168.0, 505.0))],
+                         ids=["mains", "tones"])
+def test_notched_reads_in_any_blocks_equal_reading_the_whole_file(hum):
     x = np.stack([_hum(50.0, 3.0), _hum(60.0, 3.0, seed=2)])
-    sos = notch_sos(Hum(50.0, (50.0, 100.0, 150.0)), SR)
-    whole = NotchedInput(_ArrayInput(x, SR), sos, 0, x.shape[1]).read(0, x.shape[1])
-    inp = NotchedInput(_ArrayInput(x, SR), sos, lookback_frames=320, block_frames=777)
+    sos = notch_sos(hum, SR)
+    whole = NotchedInput(_ArrayInput(x, SR), sos, 0, x.shape[1], hum.periodic_s).read(0, x.shape[1])
+    inp = NotchedInput(_ArrayInput(x, SR), sos, lookback_frames=320, block_frames=777, periodic_s=hum.periodic_s)
     rng = np.random.default_rng(0)
     for _ in range(2):  # a second pass starts again from the first sample
         pos = -160
@@ -105,8 +107,9 @@ def test_the_chain_finds_hum_and_cleans_better_with_the_notches(tmp_path, hummy_
     path, clean = hummy_speech
     spectral = replace(clean_opts, model=replace(clean_opts.model, enabled=False))  # no random model
     report = clean_file(path, tmp_path / "on.wav", spectral, models)
-    clean_file(path, tmp_path / "off.wav", replace(spectral, dehum=False), models)
+    clean_file(path, tmp_path / "off.wav", replace(spectral, dehum=False, notch_tones=False), models)
     assert report["hum"]["f0_hz"] == 60.0 and 60.0 in report["hum"]["notches_hz"]
+    assert report["hum"]["tones_hz"] == []  # the harmonics are hum, not other tones
     on, _ = read_audio(tmp_path / "on.wav")
     off, _ = read_audio(tmp_path / "off.wav")
     assert snr_db(clean, on[0]) > snr_db(clean, off[0]) + 5.0  # measured: 14.3 against 4.0 dB
@@ -124,7 +127,7 @@ def test_with_hum_small_blocks_equal_one_block(tmp_path, hummy_speech, clean_opt
 
 def test_without_hum_the_output_is_as_without_dehum(tmp_path, noisy_speech_white, clean_opts, models):
     report = clean_file(noisy_speech_white, tmp_path / "on.wav", clean_opts, models)
-    clean_file(noisy_speech_white, tmp_path / "off.wav", replace(clean_opts, dehum=False), models)
+    clean_file(noisy_speech_white, tmp_path / "off.wav", replace(clean_opts, dehum=False, notch_tones=False), models)
     assert report["hum"] is None
     # samples, not bytes: a float WAV's PEAK chunk holds the time it was written
     assert np.array_equal(read_audio(tmp_path / "on.wav")[0], read_audio(tmp_path / "off.wav")[0])
@@ -135,3 +138,98 @@ def noisy_speech_white(tmp_path, speech_with_pauses):
     clean, _ = speech_with_pauses
     noise = 0.02 * np.random.default_rng(5).standard_normal(clean.size)
     return write_audio(tmp_path / "white.wav", clean + noise, SR, "FLOAT")
+
+
+# --- other steady tones (engines, fans) -------------------------------------------------------------
+ENGINE_HZ = (84.0, 168.0, 336.0, 505.0, 589.0, 969.0)
+
+
+def _engine(seconds: float, rate: int = SR, seed: int = 0) -> np.ndarray:
+    """Lines at ENGINE_HZ (not mains harmonics) over pink-ish noise 25-35 dB below them."""
+    rng = np.random.default_rng(seed)
+    x = sum(tone(f, seconds, rate, amp=0.05, phase=rng.uniform(0, 6.28)) for f in ENGINE_HZ)
+    broad = np.cumsum(rng.standard_normal(x.size)) * 0.0005
+    broad -= np.convolve(broad, np.ones(401) / 401, mode="same")  # no drift: brown noise above 40 Hz
+    return (x + broad + 0.001 * rng.standard_normal(x.size)).astype(np.float32)
+
+
+def _all_near(wanted, found, tol_hz: float = 1.0) -> bool:
+    """Every frequency of ``wanted`` has one in ``found`` within the analysis resolution."""
+    return all(any(abs(w - f) <= tol_hz for f in found) for w in wanted)
+
+
+def test_steady_tones_are_found_and_are_not_mains_hum():
+    pauses = _engine(5.0)
+    assert detect_hum(pauses, SR) is None
+    found = detect_tones(welch_psd(pauses, SR), SR)
+    assert _all_near(ENGINE_HZ, found) and len(found) <= len(ENGINE_HZ) + 2
+    both = find_notches(pauses, SR)
+    assert both.f0_hz is None and both.notch_hz == () and _all_near(ENGINE_HZ, both.tone_hz)
+    assert find_notches(pauses, SR, tones=False) is None
+
+
+def test_broadband_noise_and_gliding_pitch_have_no_steady_tones():
+    rng = np.random.default_rng(4)
+    assert detect_tones(welch_psd(rng.standard_normal(5 * SR), SR), SR) == ()
+    from conftest import voiced
+
+    glide = voiced(5.0, SR, 140, 1) + 0.01 * rng.standard_normal(5 * SR)  # f0 moves +-10 %
+    assert detect_tones(welch_psd(glide.astype(np.float32), SR), SR) == ()
+
+
+def test_hum_and_other_tones_together_each_get_their_notches():
+    pauses = _hum(50.0, 5.0) + _engine(5.0, seed=3)
+    found = find_notches(pauses, SR)
+    assert found.f0_hz == 50.0 and {k * 50.0 for k in range(1, 11)} <= set(found.notch_hz)
+    assert _all_near((84.0, 168.0, 336.0, 589.0, 969.0), found.tone_hz)  # not 505: beside hum at 500
+    assert not set(found.tone_hz) & set(found.notch_hz)
+
+
+@pytest.fixture()
+def engine_speech(tmp_path, speech_with_pauses):
+    """Speech with pauses and the engine lines at twice its RMS, 16 kHz FLOAT: (path, clean)."""
+    clean, _ = speech_with_pauses
+    engine = _engine(clean.size / SR + 0.1)[: clean.size]
+    noisy = clean + 2.0 * np.sqrt(np.mean(clean**2) / np.mean(engine**2)) * engine
+    return write_audio(tmp_path / "engine.wav", noisy, SR, "FLOAT"), clean
+
+
+def test_the_chain_cleans_steady_tones_better_with_notches(tmp_path, engine_speech, clean_opts, models):
+    path, clean = engine_speech
+    spectral = replace(clean_opts, model=replace(clean_opts.model, enabled=False))  # no random model
+    report = clean_file(path, tmp_path / "on.wav", spectral, models)
+    clean_file(path, tmp_path / "off.wav", replace(spectral, notch_tones=False), models)
+    assert report["hum"]["f0_hz"] is None and _all_near(ENGINE_HZ, report["hum"]["tones_hz"])
+    on, _ = read_audio(tmp_path / "on.wav")
+    off, _ = read_audio(tmp_path / "off.wav")
+    assert snr_db(clean, on[0]) > snr_db(clean, off[0]) + 5.0  # measured: 13.6 against 3.3 dB
+    assert replace(clean_opts, notch_tones=False).fingerprint("x") != clean_opts.fingerprint("x")
+
+
+def test_with_tones_small_blocks_equal_one_block(tmp_path, engine_speech, clean_opts, models):
+    path, _ = engine_speech
+    clean_file(path, tmp_path / "whole.wav", clean_opts, models)
+    clean_file(path, tmp_path / "blocks.wav", replace(clean_opts, block_s=0.37, decoded_cache_mb=0), models)
+    a, _ = read_audio(tmp_path / "whole.wav")
+    b, _ = read_audio(tmp_path / "blocks.wav")
+    assert np.abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("rate", [16_000, 48_000])
+def test_detect_tones_equals_the_prominence_of_each_peak_one_by_one(rate):
+    """The vectorised search finds exactly what ``harmonic_prominence_db`` bin by bin would."""
+    from denoise_cli import dehum
+
+    rng = np.random.default_rng(rate)
+    x = rng.standard_normal(5 * rate)
+    for f in rng.uniform(40, 0.4 * rate, size=50):
+        x += rng.uniform(0.05, 3) * tone(f, 5.0, rate)
+    psd = welch_psd(x.astype(np.float32), rate)
+    want = []
+    for b in range(int(dehum.TONE_MIN_HZ), int(0.45 * rate - dehum.NEIGHBOURHOOD_HZ)):
+        if psd[b] >= psd[b - 2 : b + 3].max() and abs(b - 1000) > dehum.NOTCH_WIDTH_HZ:
+            prominence = dehum.harmonic_prominence_db(psd, 1.0, float(b))
+            if prominence >= dehum.TONE_PROMINENCE_DB:
+                want.append((prominence, float(b)))
+    want = tuple(sorted(f for _, f in sorted(want, reverse=True)[: dehum.MAX_TONES]))
+    assert len(want) >= 20 and detect_tones(psd, rate, skip_hz=(1000.0,)) == want
