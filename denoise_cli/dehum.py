@@ -98,18 +98,12 @@ def harmonic_prominence_db(psd: np.ndarray, bin_hz: float, f_hz: float) -> float
     return float(10 * np.log10((peak + 1e-30) / (np.median(around) + 1e-30))) if around.size else 0.0
 
 
-def pause_psd(pauses: np.ndarray, sample_rate_hz: int) -> Optional[np.ndarray]:
-    """``welch_psd`` of up to MAX_ANALYSIS_S of ``pauses``; None under MIN_ANALYSIS_S (no decision)."""
+def find_notches(pauses: np.ndarray, sample_rate_hz: int, mains: bool = True, tones: bool = True) -> Optional[Hum]:
+    """Mains hum (with ``mains``) and other steady tones (with ``tones``) in ``pauses``
+    ((samples,) mono non-speech audio), or None; no decision under MIN_ANALYSIS_S of them."""
     if pauses.size < MIN_ANALYSIS_S * sample_rate_hz:
         return None
-    return welch_psd(pauses[: int(MAX_ANALYSIS_S * sample_rate_hz)], sample_rate_hz)
-
-
-def find_notches(pauses: np.ndarray, sample_rate_hz: int, mains: bool = True, tones: bool = True) -> Optional[Hum]:
-    """Mains hum (with ``mains``) and other steady tones (with ``tones``) in ``pauses``, or None."""
-    psd = pause_psd(pauses, sample_rate_hz)
-    if psd is None:
-        return None
+    psd = welch_psd(pauses[: int(MAX_ANALYSIS_S * sample_rate_hz)], sample_rate_hz)
     hum = mains_hum(psd, sample_rate_hz) if mains else None
     found = detect_tones(psd, sample_rate_hz, skip_hz=hum.notch_hz if hum else ()) if tones else ()
     if not found:
@@ -143,9 +137,8 @@ def detect_tones(psd: np.ndarray, sample_rate_hz: int, skip_hz: tuple[float, ...
 
 
 def detect_hum(pauses: np.ndarray, sample_rate_hz: int) -> Optional[Hum]:
-    """Mains hum in ``pauses`` ((samples,) mono non-speech audio), or None."""
-    psd = pause_psd(pauses, sample_rate_hz)
-    return None if psd is None else mains_hum(psd, sample_rate_hz)
+    """Mains hum alone in ``pauses`` ((samples,) mono non-speech audio), or None."""
+    return find_notches(pauses, sample_rate_hz, tones=False)
 
 
 def mains_hum(psd: np.ndarray, sample_rate_hz: int) -> Optional[Hum]:
