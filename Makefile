@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -42,21 +42,37 @@ sample-audio: data
 eval-set: data
 	$(PY) scripts/make_eval_set.py
 
-# The shipped checkpoint (README: "The mask model"): 6 speakers, 2000 steps, no augmentation,
-# the front end at over-subtraction 1.5, the noise profile as a second input and a mask allowed
-# up to 2 (the chain caps the total gain at one). About 41 minutes on one thread.
+# The shipped checkpoint, v6 (README: "The mask model"): a run from scratch on twelve voices,
+# augmentation with a dry target, the front end at over-subtraction 6 and floor 0.2, the
+# noise profile as a second input and a mask allowed up to 2 (the chain caps the total gain
+# at one); 12000 steps, about 6.7 hours on one thread. Rerun to resume from runs/dns-v6/last.pt.
+V6_SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
+V6_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
+	--steps 12000 --batch-size 32 --seed 3 --threads 1 --over-subtraction 6 --spectral-floor 0.2 \
+	--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
+
+train: data
+	$(DENOISE) train $(V6_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v6
+
+# the same run written to runs/dns-v6.pt (how it was first made, beside the shipped ni2)
+train-v6: data
+	$(DENOISE) train $(V6_RECIPE) --out runs/dns-v6.pt --run-dir runs/dns-v6
+
+# The checkpoint shipped before v6, ni2 (README: "Model variants"): 6 speakers, 2000 steps, no
+# augmentation, the front end at over-subtraction 1.5, the noise profile as a second input and
+# a mask allowed up to 2. About 41 minutes on one thread.
 SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_ca,tuxpaint_fr,tuxpaint_ro
 STEPS    ?= 2000
 RECIPE = --speech-dir data/speech/train --speakers $(SPEAKERS) --noise-dir data/noise/train \
 	--steps $(STEPS) --batch-size 32 --seed 0 --over-subtraction 1.5 --spectral-floor 0.2 \
 	--under-weight 2.0 --no-augment
 
-train: data
+train-ni2: data
 	$(DENOISE) train $(RECIPE) --threads 1 --noise-input --mask-max 2 \
-		--out denoise_cli/assets/dns.pt --run-dir runs/dns-ni2
+		--out runs/dns-ni2.pt --run-dir runs/dns-ni2
 
-# The variants the shipped checkpoint was chosen from (README: "Model variants"): the
-# previous shipped checkpoint (v2, SHA-256 0b9ced87..., 2 threads) and the noise input
+# The variants ni2 was chosen from (README: "Model variants"): the checkpoint shipped
+# before it (v2, SHA-256 0b9ced87..., 2 threads) and the noise input
 # with the mask kept below one (ni). Rerun to resume.
 train-v2: data
 	$(DENOISE) train $(RECIPE) --threads 2 --out runs/dns-v2.pt --run-dir runs/dns-v2
@@ -71,26 +87,13 @@ train-augmented: data
 		--out runs/dns-v3.pt --run-dir runs/dns-v3 --steps 4000 --batch-size 32 --seed 1 --lr 5e-4 --threads 1 \
 		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0 --reverberant-target
 
-# A long run from scratch (README "Model variants": what is next): twelve voices,
-# augmentation with a dry target, the inference front end (over-subtraction 6), and the
-# shipped checkpoint's noise input and mask up to 2. Hours on 2 CPU cores: rerun the same
-# command to resume from runs/dns-v6/last.pt. (v5, the same without the two variants,
-# was stopped at step 1750 when they won.)
-V6_SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
-
-train-v6: data
-	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-		--out runs/dns-v6.pt --run-dir runs/dns-v6 --steps 12000 --batch-size 32 --seed 3 --threads 1 \
-		--over-subtraction 6 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target \
-		--noise-input --mask-max 2
-
-# Fine-tunes of the shipped checkpoint (ni2) that lost on the held-out set (README: "Runs
+# Fine-tunes of ni2 (shipped before v6; make train-ni2 first) that lost on the held-out set (README: "Runs
 # that lost"). v7: the v6 data and front end (twelve voices, augmentation with a dry target,
 # over-subtraction 6 as at inference), 57 minutes on one thread; rerun to resume from
 # runs/dns-v7/last.pt.
 train-v7: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-		--init denoise_cli/assets/dns.pt --out runs/dns-v7.pt --run-dir runs/dns-v7 --steps 2500 \
+		--init runs/dns-ni2.pt --out runs/dns-v7.pt --run-dir runs/dns-v7 --steps 2500 \
 		--batch-size 32 --seed 4 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
 
@@ -98,14 +101,14 @@ train-v7: data
 # stopped at step 350.
 train-v7b: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train \
-		--init denoise_cli/assets/dns.pt --out runs/dns-v7b.pt --run-dir runs/dns-v7b --steps 2500 \
+		--init runs/dns-ni2.pt --out runs/dns-v7b.pt --run-dir runs/dns-v7b --steps 2500 \
 		--batch-size 32 --seed 5 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
 
 # v7c: v7 without augmentation, only the front end changes (alpha 6, floor 0.3); 51 minutes.
 train-v7c: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-		--init denoise_cli/assets/dns.pt --out runs/dns-v7c.pt --run-dir runs/dns-v7c --steps 2500 \
+		--init runs/dns-ni2.pt --out runs/dns-v7c.pt --run-dir runs/dns-v7c --steps 2500 \
 		--batch-size 32 --seed 6 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --no-augment --noise-input --mask-max 2
 

@@ -16,7 +16,8 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .config import CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions
+from .config import (TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions, SpectralOptions,
+                     VadOptions)
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -278,9 +279,9 @@ def train(
     lr: float = typer.Option(1e-3, min=0.0),
     seed: int = typer.Option(0),
     under_weight: float = typer.Option(1.0, min=0.0, help="Loss weight on removed speech vs residual noise."),
-    over_subtraction: float = typer.Option(SpectralOptions.over_subtraction, min=0.0,
+    over_subtraction: float = typer.Option(TRAIN_OVER_SUBTRACTION, min=0.0,
                                            help="Spectral subtraction of the training front end."),
-    spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
+    spectral_floor: float = typer.Option(TRAIN_FLOOR, min=0.0, max=1.0,
                                          help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
     device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),

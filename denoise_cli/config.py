@@ -39,6 +39,13 @@ TONAL_EXCESS_DB = 10.0
 TONAL_HALF_WIDTH_HZ = 400.0  # the neighbours: this far on each side
 TONAL_MIN_FLOOR = 0.1  # amplitude (-20 dB)
 
+# --- training front end ---------------------------------------------------------
+# The subtraction that `denoise train` puts ahead of the model unless told otherwise: the
+# shipped model's recipe (v6). It is milder than the inference default above; the model
+# was tuned to the stronger subtraction after training, on the held-out set.
+TRAIN_OVER_SUBTRACTION = 6.0
+TRAIN_FLOOR = 0.2
+
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length
 DECODED_CACHE_MB = 256  # files whose decoded samples (int16 for 8/16-bit PCM, else float32) fit are decoded once
@@ -59,12 +66,11 @@ class VadOptions:
 class SpectralOptions:
     """Spectral subtraction settings.
 
-    over_subtraction: multiple of the noise power subtracted (alpha). 6 scored
-        best on the held-out set, with the model and without (1.5 to 10 tried;
-        README "Tuning the front end"); the model was trained on alpha 1.5.
+    over_subtraction: multiple of the noise power subtracted (alpha). 10 with
+        floor 0.2 scored best with the shipped model (v6, trained at alpha 6,
+        floor 0.2) on the held-out set, among alpha 6 to 13 and floors 0.1 to
+        0.3 (README "Model variants").
     floor: lowest gain, as an amplitude ratio (beta), against musical noise.
-        0.3 scored best with the shipped model on the held-out set (0.2 and 0.3
-        tried; README "Model variants").
     guard_ms: non-speech this close to speech is kept out of the noise profile.
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
         above), lower the floor so the tone is left no louder than the broadband
@@ -74,8 +80,8 @@ class SpectralOptions:
     """
 
     enabled: bool = True
-    over_subtraction: float = 6.0
-    floor: float = 0.3
+    over_subtraction: float = 10.0
+    floor: float = 0.2
     guard_ms: int = 100
     tonal_floor: bool = True
 
@@ -104,11 +110,10 @@ class CleanOptions:
     attenuation_limit_db: the whole chain never lowers any time-frequency bin by
     more than this (None: no limit).
     gain_smoothing_ms: each frame's gain (subtraction times mask) is averaged
-    with the frames up to this far on either side, against musical noise: 20 ms
-    is a 5-frame (50 ms) mean at the 10 ms hop; 0 turns it off. On the held-out
-    set: 8.68 dB / 0.818 / 1.673 against 8.40 / 0.813 / 1.628 without; 30 ms
-    scored 8.63 / 0.819 / 1.683 there but lost to 20 ms on every mean of the
-    benchmark set (README "Smoothing the gains").
+    with the frames up to this far on either side, against musical noise: 30 ms
+    is a 7-frame (70 ms) mean at the 10 ms hop; 0 turns it off. With the shipped
+    model (v6) 30 ms beat 20 on the held-out set; with the previous one (ni2) 20
+    ms was kept (README "Smoothing the gains", "Model variants").
     dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
     (``dehum.py``) ahead of the noise profile, subtraction and model.
     notch_tones: likewise notch any other steady tone of the pauses (a local
@@ -125,7 +130,7 @@ class CleanOptions:
     spectral: SpectralOptions = field(default_factory=SpectralOptions)
     model: ModelOptions = field(default_factory=ModelOptions)
     attenuation_limit_db: Optional[float] = None
-    gain_smoothing_ms: float = 20.0
+    gain_smoothing_ms: float = 30.0
     dehum: bool = True  # find mains hum in the pauses and notch it out before subtraction
     notch_tones: bool = True  # the same for other steady tones (engines, fans): dehum.detect_tones
     speech_only: bool = False

@@ -32,7 +32,7 @@ from scipy.signal import resample_poly
 from .audio import resample_ratio
 from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
-from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, SpectralOptions
+from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
 from .model import VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
@@ -63,8 +63,9 @@ class TrainOptions:
     checkpoint_every: int = 250
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
-    # the training front end; tonal floors off by default, as the shipped model was trained
-    spectral: SpectralOptions = SpectralOptions(tonal_floor=False)
+    # the training front end: one floor (no tonal floors), as the shipped model was trained
+    spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
+                                                tonal_floor=False)
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)

@@ -237,7 +237,7 @@ def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_
     inputs = {}
     for on in (False, True):
         opts = replace(_opts(tmp_path, tmp_path, "t"), synthetic_noise_share=0.0, minstat_share=0.0,
-                       noise_input=False, spectral=SpectralOptions(tonal_floor=on))
+                       noise_input=False, spectral=SpectralOptions(floor=0.3, tonal_floor=on))
         inputs[on], _ = MixtureMaker(speech, [[noise]], opts).example(np.random.default_rng(2))
     tone_bin = 1000 // 50
     assert inputs[True][:, tone_bin].mean() < 0.5 * inputs[False][:, tone_bin].mean()
