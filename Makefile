@@ -45,7 +45,7 @@ eval-set: data
 # The shipped checkpoint, v6 (README: "The mask model"): a run from scratch on twelve voices,
 # augmentation with a dry target, the front end at over-subtraction 6 and floor 0.2, the
 # noise profile as a second input and a mask allowed up to 2 (the chain caps the total gain
-# at one); 12000 steps, about 6.7 hours on one thread. Rerun to resume from runs/dns-v6/last.pt.
+# at one); 12000 steps, about 7.3 hours on one thread. Rerun to resume from runs/dns-v6/last.pt.
 V6_SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
 V6_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
 	--steps 12000 --batch-size 32 --seed 3 --threads 1 --over-subtraction 6 --spectral-floor 0.2 \

@@ -568,13 +568,14 @@ def _feed_worker(new_pool, next_job: Callable[[], Optional[Job]], results, cance
             pool = pool or new_pool()
             try:
                 outcome = pool.submit(clean_job, job, opts, device).result()
-            except BrokenProcessPool:
-                outcome = FileOutcome(str(job.input), str(job.output), FAILED,
-                                      "a worker process died (killed, or out of memory)", job.duration_s)
+            except Exception as exc:  # clean_job itself never raises: the pool or the transfer failed
+                if cancel.is_set():
+                    return  # interrupted: the file was abandoned, not failed
+                reason = ("a worker process died (killed, or out of memory)" if isinstance(exc, BrokenProcessPool)
+                          else f"internal error: {type(exc).__name__}: {exc}")
+                outcome = FileOutcome(str(job.input), str(job.output), FAILED, reason, job.duration_s)
                 pool.shutdown(wait=False)
-                pool = None
-            except Exception:  # the pool was shut down by an interrupt
-                return
+                pool = None  # a fresh worker for the next file
             if cancel.is_set():
                 return  # interrupted: the file was abandoned, not failed
             results.put((job, outcome))

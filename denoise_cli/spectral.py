@@ -151,7 +151,7 @@ def smooth_over_frames(gain: np.ndarray, radius: int, left: int, right: int) -> 
     the file, where the end frame stands in for those missing. Returns
     (channels, frames - left - right, bins). Every output frame is summed in the
     same order whatever the block around it, so blocks give the whole-file
-    result exactly. Averaging the gain over 50 ms (radius 2 at the 10 ms hop, the
+    result exactly. Averaging the gain over 70 ms (radius 3 at the 10 ms hop, the
     default) takes out its frame-to-frame jitter, the "musical noise" of subtraction.
     """
     if not 0 <= left <= radius or not 0 <= right <= radius:

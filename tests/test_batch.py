@@ -232,3 +232,39 @@ def test_a_file_finished_as_the_run_is_interrupted_is_kept_not_redone(small_inpu
     again = clean_paths([small_inputs], out, clean_opts, RunOptions(jobs=1))
     assert sorted((Path(o.input).name, o.status) for o in again.outcomes) == [("a.wav", "skipped"),
                                                                                ("b.flac", "cleaned")]
+
+
+def test_a_worker_error_fails_only_its_file_and_the_next_gets_a_fresh_worker():
+    """_feed_worker: a pool whose task raises (not a dead worker) fails that file with the error named."""
+    import queue
+    import threading
+    from concurrent.futures import Future
+
+    from denoise_cli.batch import Job, _feed_worker
+
+    class Pool:
+        started = 0
+
+        def __init__(self):
+            Pool.started += 1
+            self.n = Pool.started
+
+        def submit(self, fn, job, *args):
+            future = Future()
+            if self.n == 1:
+                future.set_exception(RuntimeError("result could not be unpickled"))
+            else:
+                future.set_result(f"cleaned {job.input} on pool {self.n}")
+            return future
+
+        def shutdown(self, wait=True):
+            pass
+
+    jobs = [Job(Path(f"{name}.wav"), Path(f"{name}.wav"), Path(f"out/{name}.wav"), None, 1.0) for name in "ab"]
+    todo, results = list(jobs), queue.SimpleQueue()
+    _feed_worker(Pool, lambda: todo.pop(0) if todo else None, results, threading.Event(), CleanOptions(), "cpu")
+    (first, failed), (second, cleaned), end = (results.get(timeout=5) for _ in range(3))
+    assert (first, second, end) == (jobs[0], jobs[1], None)
+    assert failed.status == "failed" and failed.input == "a.wav"
+    assert failed.reason == "internal error: RuntimeError: result could not be unpickled"
+    assert cleaned == "cleaned b.wav on pool 2"
