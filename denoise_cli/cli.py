@@ -149,6 +149,9 @@ def clean(
     notch_tones: bool = typer.Option(True, "--notch-tones/--no-notch-tones",
                                      help="Notch out other steady tones of the pauses too (engine, fan: lines "
                                           "20 dB over their surroundings)."),
+    declick: bool = typer.Option(True, "--declick/--no-declick",
+                                 help="Take clicks (bursts of a few ms over the whole band: keys, taps, "
+                                      "crackle) down to the level around them."),
     link_channels: bool = typer.Option(True, "--link-channels/--independent-channels",
                                        help="One mask-model pass for all channels, on their mean power "
                                             "(keeps the stereo image), or one per channel."),
@@ -183,6 +186,7 @@ def clean(
         gain_smoothing_ms=gain_smoothing_ms,
         dehum=dehum,
         notch_tones=notch_tones,
+        declick=declick,
         speech_only=speech_only,
         output_format=output_format.value if output_format else None,
     )

@@ -38,6 +38,7 @@ from .config import (
     VAD_SAMPLE_RATE_HZ,
     CleanOptions,
 )
+from .declick import ClickSuppressedInput
 from .dehum import MAX_ANALYSIS_S, Hum, NotchedInput, find_notches, notch_sos
 from .masker import Cancelled, MaskRunner
 from .model import chunks_touching, predict_mask, resolve_precision
@@ -150,7 +151,7 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
         f1 = min(total, f0 + step)
         if not fallback and not is_noise[f0:f1].any():
             continue
-        with timer("read"):
+        with timer(getattr(inp, "stage", "read")):
             x = inp.read(*geo.frame_span(f0, f1))
         with timer("profile"):
             if fallback:
@@ -187,6 +188,11 @@ def find_hum(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: 
         pauses = pause_audio(inp, segments, geo, opts, MAX_ANALYSIS_S)
     with timer("dehum"):
         return find_notches(pauses, inp.info.sample_rate_hz, mains=opts.dehum, tones=opts.notch_tones)
+
+
+def cleaner_passthrough(opts: CleanOptions) -> bool:
+    """True when neither subtraction nor model runs: the output is the input."""
+    return not (opts.spectral.enabled or opts.model.enabled)
 
 
 class BlockCleaner:
@@ -238,7 +244,7 @@ class BlockCleaner:
 
     @property
     def passthrough(self) -> bool:
-        return not (self.opts.spectral.enabled or self.opts.model.enabled)
+        return cleaner_passthrough(self.opts)
 
     def _analyse(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """Spectra, magnitudes and subtraction gains (None: disabled) of frames [lo, hi).
@@ -251,7 +257,7 @@ class BlockCleaner:
             parts.append([a if a is None else a[:, lo - carry[0]:] for a in carry[1:]])
             start = carry[0] + carry[1].shape[1]
         if start < hi:
-            with self.timer("read" if self.raw is self.inp else "dehum"):
+            with self.timer(getattr(self.inp, "stage", "read")):  # a wrapper's own work: dehum, declick
                 x = self.inp.read(*self.geo.frame_span(start, hi))
             with self.timer("spectral"):
                 spec = stft_frames(x, self.geo)
@@ -377,6 +383,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
             with timer("dehum"):
                 source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames,
                                       hum.periodic_s)
+        if opts.declick and not cleaner_passthrough(opts):
+            source = ClickSuppressedInput(source, geo)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
         cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
                                notched_hz=hum.all_hz if hum is not None else ())

@@ -96,6 +96,23 @@ def voiced(seconds: float, rate: int, f0_hz: float = 140.0, seed: int = 0, amp: 
     return (amp * x / (np.sqrt(np.mean(x * x)) + 1e-12)).astype(np.float32)
 
 
+class ArrayInput:
+    """An in-memory stand-in for ``AudioInput``: x (channels, frames); zeros outside it."""
+
+    def __init__(self, x: np.ndarray, rate: int):
+        from denoise_cli.audio import AudioInfo
+
+        self.x = x
+        self.info = AudioInfo(rate, x.shape[0], x.shape[1], "WAV", "FLOAT")
+
+    def read(self, start, stop):
+        out = np.zeros((self.x.shape[0], stop - start), np.float32)
+        a, b = max(start, 0), min(stop, self.x.shape[1])
+        if b > a:
+            out[:, a - start : b - start] = self.x[:, a:b]
+        return out
+
+
 def snr_db(clean: np.ndarray, estimate: np.ndarray) -> float:
     clean = clean.astype(np.float64)
     err = estimate.astype(np.float64) - clean

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import sosfilt, welch
 
-from conftest import read_audio, snr_db, tone, write_audio
-from denoise_cli.audio import AudioInfo
+from conftest import ArrayInput, read_audio, snr_db, tone, write_audio
 from denoise_cli.dehum import Hum, NotchedInput, detect_hum, detect_tones, find_notches, notch_sos, welch_psd
 from denoise_cli.pipeline import clean_file
 
@@ -53,22 +52,9 @@ def test_notches_remove_the_hum_and_keep_what_lies_between():
 def test_the_filters_are_settled_from_the_first_sample():
     x = _hum(50.0, 2.0)[None]
     notches = tuple(k * 50.0 for k in range(1, 11))
-    y = NotchedInput(_ArrayInput(x, SR), notch_sos(Hum(50.0, notches), SR), 0, SR).read(0, x.shape[1])
+    y = NotchedInput(ArrayInput(x, SR), notch_sos(Hum(50.0, notches), SR), 0, SR).read(0, x.shape[1])
     first = slice(0, SR // 10)
     assert 10 * np.log10(np.mean(y[0, first] ** 2) / np.mean(x[0, first] ** 2)) < -25
-
-
-class _ArrayInput:
-    def __init__(self, x: np.ndarray, rate: int):
-        self.x = x
-        self.info = AudioInfo(rate, x.shape[0], x.shape[1], "WAV", "FLOAT")
-
-    def read(self, start, stop):
-        out = np.zeros((self.x.shape[0], stop - start), np.float32)
-        a, b = max(start, 0), min(stop, self.x.shape[1])
-        if b > a:
-            out[:, a - start : b - start] = self.x[:, a:b]
-        return out
 
 
 @pytest.mark.parametrize("hum", [Hum(50.0, (50.0, 100.0, 150.0)), Hum(None, (), (84.0, 168.0, 505.0))],
@@ -76,8 +62,8 @@ class _ArrayInput:
 def test_notched_reads_in_any_blocks_equal_reading_the_whole_file(hum):
     x = np.stack([_hum(50.0, 3.0), _hum(60.0, 3.0, seed=2)])
     sos = notch_sos(hum, SR)
-    whole = NotchedInput(_ArrayInput(x, SR), sos, 0, x.shape[1], hum.periodic_s).read(0, x.shape[1])
-    inp = NotchedInput(_ArrayInput(x, SR), sos, lookback_frames=320, block_frames=777, periodic_s=hum.periodic_s)
+    whole = NotchedInput(ArrayInput(x, SR), sos, 0, x.shape[1], hum.periodic_s).read(0, x.shape[1])
+    inp = NotchedInput(ArrayInput(x, SR), sos, lookback_frames=320, block_frames=777, periodic_s=hum.periodic_s)
     rng = np.random.default_rng(0)
     for _ in range(2):  # a second pass starts again from the first sample
         pos = -160
