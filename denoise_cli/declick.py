@@ -30,34 +30,37 @@ from .config import CLICK_BAND_HZ, CLICK_MEDIAN_FRAMES, CLICK_RATIO, CLICK_SHARE
 from .spectral import StftGeometry, overlap_add, stft_frames
 
 
-def _edge_padded(power: np.ndarray, before: int, after: int) -> np.ndarray:
+def _edge_padded(a: np.ndarray, before: int, after: int) -> np.ndarray:
     """(channels, frames, ...) with the first frame repeated ``before`` times, the last ``after``."""
     if before == 0 and after == 0:
-        return power
-    width = [(0, 0)] * power.ndim
+        return a
+    width = [(0, 0)] * a.ndim
     width[1] = (before, after)
-    return np.pad(power, width, mode="edge")
+    return np.pad(a, width, mode="edge")
 
 
-def click_gains(power: np.ndarray, band: np.ndarray, first: int, stop: int) -> np.ndarray:
-    """Gains for frames [first, stop) of ``power``, from the frames around them.
+def jumps(energy: np.ndarray) -> np.ndarray:
+    """(channels, frames + 2 * half) -> (channels, frames) bool: over CLICK_RATIO x the median around."""
+    windows = np.lib.stride_tricks.sliding_window_view(energy, CLICK_MEDIAN_FRAMES, axis=1)
+    half = CLICK_MEDIAN_FRAMES // 2
+    return energy[:, half:-half] > CLICK_RATIO * np.median(windows, axis=-1)
 
-    power: (channels, frames, bins) float power, with at least
-    ``CLICK_MEDIAN_FRAMES // 2`` frames of context on each side of [first, stop)
-    (edge-repeated at the file's ends); band: (bins,) bool, the bins that
-    detect. Returns (channels, stop - first, bins) float32: 1 outside click
-    frames, min(1, sqrt(median / power)) in them.
+
+def click_gains(power: np.ndarray, band: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Gains for the frames of ``candidates``, from the power of the frames around them.
+
+    power: (channels, frames + 2 * half, bins), half = CLICK_MEDIAN_FRAMES // 2
+    (edge-repeated at the file's ends; only frames within half of a candidate
+    are read); band: (bins,) bool, the bins that detect; candidates: (channels,
+    frames) bool, the frames whose band power jumped. Returns (channels, frames,
+    bins) float32: 1 except in click frames, min(1, sqrt(median / power)) there.
     """
     half = CLICK_MEDIAN_FRAMES // 2
-    channels, _, bins = power.shape
-    gains = np.ones((channels, stop - first, bins), np.float32)
-    band_power = power[:, first - half : stop + half, band].sum(axis=-1)  # (channels, frames)
-    windows = np.lib.stride_tricks.sliding_window_view(band_power, CLICK_MEDIAN_FRAMES, axis=1)
-    loud = band_power[:, half:-half] > CLICK_RATIO * np.median(windows, axis=-1)
-    for c, t in zip(*np.nonzero(loud)):
-        around = power[c, first + t - half : first + t + half + 1]  # (CLICK_MEDIAN_FRAMES, bins)
-        median = np.median(around, axis=0)
-        frame = power[c, first + t]
+    channels, frames = candidates.shape
+    gains = np.ones((channels, frames, power.shape[-1]), np.float32)
+    for c, t in zip(*np.nonzero(candidates)):
+        median = np.median(power[c, t : t + CLICK_MEDIAN_FRAMES], axis=0)
+        frame = power[c, t + half]
         if np.mean(frame[band] > CLICK_RATIO * median[band]) >= CLICK_SHARE:
             gains[c, t] = np.minimum(1.0, np.sqrt(median / np.maximum(frame, EPS)))
     return gains
@@ -66,8 +69,12 @@ def click_gains(power: np.ndarray, band: np.ndarray, first: int, stop: int) -> n
 class ClickSuppressedInput:
     """An ``AudioInput`` (or a wrapper of one) with its clicks taken down; same ``info`` and ``read``.
 
-    Each read transforms the frames that touch it, plus the context the medians
-    need; nothing is kept between reads. ``stage`` names its time in the reports.
+    Each read looks at the frames that touch it, plus the context the medians
+    need; nothing is kept between reads. The band power that picks candidate
+    frames is measured in the time domain, as the energy of the first
+    difference of the samples (a high-pass that weighs 1 kHz 14 dB below 4-8 kHz),
+    so that only the frames around candidates are transformed. ``stage`` names
+    its time in the reports.
     """
 
     stage = "declick"
@@ -80,23 +87,38 @@ class ClickSuppressedInput:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples [start, stop) as (channels, stop - start) float32; zeros outside the file."""
-        x = self.inp.read(start, stop)
         hop, half = self.geo.hop, CLICK_MEDIAN_FRAMES // 2
         first, last = max(0, start // hop), min(self.total_frames, -(-stop // hop) + 1)  # frames touching
+        c0, c1 = max(0, first - half), min(self.total_frames, last + half)  # and their context
         if last <= first or not self.band.any():
+            return self.inp.read(start, stop)
+        lo, hi = min(start, (c0 - 1) * hop - 1), max(stop, c1 * hop)
+        y = self.inp.read(lo, hi)
+        x = y[:, start - lo : stop - lo]
+        seg = y[:, (c0 - 1) * hop - 1 - lo : c1 * hop - lo]  # the frames' samples and the one before
+        hops = np.square(np.diff(seg, axis=-1)).reshape(seg.shape[0], -1, hop)
+        hann = np.square(self.geo.window)  # each frame's weights, as its power spectrum has them
+        energy = hops[:, :-1] @ hann[:hop] + hops[:, 1:] @ hann[hop:]  # (channels, c1 - c0)
+        energy = _edge_padded(energy, half - (first - c0), half - (c1 - last))
+        candidates = jumps(energy)  # (channels, last - first)
+        if not candidates.any():
             return x
-        c0, c1 = max(0, first - half), min(self.total_frames, last + half)
-        span = self.geo.frame_span(c0, c1)
-        spec = stft_frames(self.inp.read(*span), self.geo)
+        need = np.zeros(c1 - c0, bool)
+        for t in np.flatnonzero(candidates.any(axis=0)) + first - c0:
+            need[max(0, t - half) : t + half + 1] = True
+        spec = np.zeros((y.shape[0], c1 - c0, self.geo.n_bins), np.complex64)
+        spec[:, need] = stft_frames(seg[:, 1:], self.geo, need)
         power = _edge_padded(np.abs(spec) ** 2, half - (first - c0), half - (c1 - last))
-        gains = click_gains(power, self.band, half, half + last - first)
+        gains = click_gains(power, self.band, candidates)
         if np.all(gains == 1.0):
             return x
         correction = np.zeros_like(spec)
-        correction[:, first - c0 : last - c0] = spec[:, first - c0 : last - c0] * (gains - 1.0)
-        delta = overlap_add(correction, self.geo)  # from sample span[0]
-        a = max(start, span[0], 0)
-        b = min(stop, span[0] + delta.shape[1], self.info.frames)  # zeros outside the file stay zeros
+        inner = slice(first - c0, last - c0)
+        correction[:, inner] = spec[:, inner] * (gains - 1.0)
+        span0 = (c0 - 1) * hop
+        delta = overlap_add(correction, self.geo)  # from sample span0
+        a = max(start, span0, 0)
+        b = min(stop, span0 + delta.shape[1], self.info.frames)  # zeros outside the file stay zeros
         out = x.copy()  # the input's read may be a view of its cache
-        out[:, a - start : b - start] += delta[:, a - span[0] : b - span[0]]
+        out[:, a - start : b - start] += delta[:, a - span0 : b - span0]
         return out
