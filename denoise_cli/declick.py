@@ -98,7 +98,9 @@ class ClickSuppressedInput:
         seg = y[:, (c0 - 1) * hop - 1 - lo : c1 * hop - lo]  # the frames' samples and the one before
         hops = np.square(np.diff(seg, axis=-1)).reshape(seg.shape[0], -1, hop)
         hann = np.square(self.geo.window)  # each frame's weights, as its power spectrum has them
-        energy = hops[:, :-1] @ hann[:hop] + hops[:, 1:] @ hann[hop:]  # (channels, c1 - c0)
+        # (channels, c1 - c0); einsum's own loop, not BLAS, whose threads would spin against
+        # the other worker's process
+        energy = np.einsum("chn,n->ch", hops[:, :-1], hann[:hop]) + np.einsum("chn,n->ch", hops[:, 1:], hann[hop:])
         energy = _edge_padded(energy, half - (first - c0), half - (c1 - last))
         candidates = jumps(energy)  # (channels, last - first)
         if not candidates.any():
