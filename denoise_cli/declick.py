@@ -29,6 +29,8 @@ import numpy as np
 from .config import CLICK_BAND_HZ, CLICK_MEDIAN_FRAMES, CLICK_RATIO, CLICK_SHARE, EPS
 from .spectral import StftGeometry, overlap_add, stft_frames
 
+CANDIDATES_PER_BATCH = 256  # candidate frames whose medians are taken at once (memory: 7 frames each)
+
 
 def _edge_padded(a: np.ndarray, before: int, after: int) -> np.ndarray:
     """(channels, frames, ...) with the first frame repeated ``before`` times, the last ``after``."""
@@ -58,11 +60,14 @@ def click_gains(power: np.ndarray, band: np.ndarray, candidates: np.ndarray) -> 
     half = CLICK_MEDIAN_FRAMES // 2
     channels, frames = candidates.shape
     gains = np.ones((channels, frames, power.shape[-1]), np.float32)
-    for c, t in zip(*np.nonzero(candidates)):
-        median = np.median(power[c, t : t + CLICK_MEDIAN_FRAMES], axis=0)
-        frame = power[c, t + half]
-        if np.mean(frame[band] > CLICK_RATIO * median[band]) >= CLICK_SHARE:
-            gains[c, t] = np.minimum(1.0, np.sqrt(median / np.maximum(frame, EPS)))
+    where = np.nonzero(candidates)
+    for i in range(0, where[0].size, CANDIDATES_PER_BATCH):
+        c, t = where[0][i : i + CANDIDATES_PER_BATCH], where[1][i : i + CANDIDATES_PER_BATCH]
+        around = power[c[:, None], t[:, None] + np.arange(CLICK_MEDIAN_FRAMES)]  # (n, frames, bins)
+        median = np.median(around, axis=1)
+        frame = around[:, half]
+        click = np.mean(frame[:, band] > CLICK_RATIO * median[:, band], axis=-1) >= CLICK_SHARE
+        gains[c[click], t[click]] = np.minimum(1.0, np.sqrt(median[click] / np.maximum(frame[click], EPS)))
     return gains
 
 
