@@ -40,10 +40,10 @@ TONAL_HALF_WIDTH_HZ = 400.0  # the neighbours: this far on each side
 TONAL_MIN_FLOOR = 0.1  # amplitude (-20 dB)
 
 # --- clicks (declick.py) -----------------------------------------------------------
-# A frame is a click when its 1-8 kHz power, and CLICK_SHARE of that band's bins one by
-# one, are over CLICK_RATIO times their median over the CLICK_MEDIAN_FRAMES frames around
-# it (70 ms): a burst of one or two frames, which speech, rising and falling over several,
-# is not. Set once, before any scoring, and not tuned on the benchmark (README "Clicks").
+# A frame is a click when its high-band energy (first difference), and CLICK_SHARE of the
+# CLICK_BAND_HZ bins one by one, are over CLICK_RATIO times their median over the
+# CLICK_MEDIAN_FRAMES frames around it (70 ms): a burst of one or two frames, which speech,
+# rising and falling over several, is not. Set once, before any scoring, and not tuned on the benchmark (README "Clicks").
 CLICK_BAND_HZ = (1000.0, 8000.0)
 CLICK_RATIO = 4.0  # power (6 dB)
 CLICK_SHARE = 0.6

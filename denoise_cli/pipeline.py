@@ -198,7 +198,7 @@ def cleaner_passthrough(opts: CleanOptions) -> bool:
 class BlockCleaner:
     """Pass 3: gains for any range of output samples, the same in blocks as whole.
 
-    ``inp`` is what is cleaned (the hum-notched input, when there is hum);
+    ``inp`` is what is cleaned (the input hum-notched and declicked, as the options and the file ask);
     ``raw`` (default: ``inp``) is what ``clean`` returns as the input samples;
     ``notched_hz``: the hum harmonics notched out of ``inp``, left out of the tonal floors.
     Consecutive calls share work: the frames (STFT, subtraction gain) and mask

@@ -61,7 +61,7 @@ def test_clicks_over_speech_are_taken_down_and_the_rest_is_untouched():
     y = ClickSuppressedInput(ArrayInput(x, SR), StftGeometry(SR)).read(0, n)
     before, after = snr_db(speech, x[0]), snr_db(speech, y[0])
     assert after - before > 6.0, f"{before:.1f} dB -> {after:.1f} dB"  # 18.6 -> 28.7 dB with the final rule
-    # samples farther than two hops from every click are the input's, bit for bit
+    # samples farther than three hops from every click are the input's, bit for bit
     hop = StftGeometry(SR).hop
     near = np.zeros(n, bool)
     for t in starts:
