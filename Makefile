@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -111,6 +111,21 @@ train-v7c: data
 		--init runs/dns-ni2.pt --out runs/dns-v7c.pt --run-dir runs/dns-v7c --steps 2500 \
 		--batch-size 32 --seed 6 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --no-augment --noise-input --mask-max 2
+
+# Fine-tunes of v6 (runs/dns-v6.pt: make train-v6, or a copy of the v6 checkpoint shipped
+# as denoise_cli/assets/dns.pt from the third 2026-11-25 session to the fifth) for 1500 steps
+# at learning rate 2e-4 with cosine decay, one thread each, run side by side. v8: v6's recipe with babble
+# (3-8 other training voices at once, made on the fly) as the noise of 15 % of examples;
+# v8c: the same without it, to tell the babble from the extra steps. Rerun to resume.
+V8_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
+	--init runs/dns-v6.pt --steps 1500 --batch-size 32 --seed 8 --lr 2e-4 --threads 1 \
+	--over-subtraction 6 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
+
+train-v8: data
+	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --out runs/dns-v8.pt --run-dir runs/dns-v8
+
+train-v8c: data
+	$(DENOISE) train $(V8_RECIPE) --out runs/dns-v8c.pt --run-dir runs/dns-v8c
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

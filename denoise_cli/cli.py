@@ -299,6 +299,9 @@ def train(
                                      help="The model also sees the file's noise profile (161 more input channels)."),
     mask_max: float = typer.Option(1.0, min=1.0, help="The mask's upper bound; above 1 it may give back "
                                                       "speech that over-subtraction took."),
+    babble_share: float = typer.Option(0.0, min=0.0, max=1.0,
+                                       help="Share of examples whose noise is babble: 3-8 other training "
+                                            "speakers at once, made on the fly."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch
@@ -323,7 +326,7 @@ def train(
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                         # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor, tonal_floor=False),
-                        noise_input=noise_input, mask_max=mask_max)
+                        noise_input=noise_input, mask_max=mask_max, babble_share=babble_share)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))
     except DenoiseError as exc:

@@ -40,6 +40,9 @@ from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, t
 from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
+BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
+BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
+LATER_OPTIONS = {"babble_share": 0.0}  # options added after runs had begun: left out of a recipe at these values
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class TrainOptions:
     snr_db_range: tuple[float, float] = (-5.0, 20.0)
     level_dbfs_range: tuple[float, float] = (-40.0, -12.0)
     synthetic_noise_share: float = 0.4
+    # share of examples whose noise is babble: BABBLE_TALKERS other training speakers talking at
+    # once, made on the fly (0: none, and the draws of every example are those of older runs)
+    babble_share: float = 0.0
     minstat_share: float = 0.15
     valid_examples: int = 128
     log_every: int = 50
@@ -108,8 +114,10 @@ class MixtureMaker:
         self.geo = StftGeometry(MODEL_SAMPLE_RATE_HZ)
         self.n = int(opts.example_s * MODEL_SAMPLE_RATE_HZ)
 
-    def _speech(self, rng) -> np.ndarray:
-        utterances = self.speakers[rng.integers(len(self.speakers))]
+    def _speech(self, rng) -> tuple[np.ndarray, int]:
+        """4 s of one speaker's utterances with pauses, and that speaker's index."""
+        speaker = int(rng.integers(len(self.speakers)))
+        utterances = self.speakers[speaker]
         parts, total = [], 0
         parts.append(np.zeros(int(rng.uniform(0, 0.8) * MODEL_SAMPLE_RATE_HZ), np.float32))
         while total < self.n + MODEL_SAMPLE_RATE_HZ:
@@ -119,9 +127,34 @@ class MixtureMaker:
             total += u.size + gap.size
         x = np.concatenate(parts)
         start = rng.integers(0, max(1, x.size - self.n))
-        return x[start : start + self.n]
+        return x[start : start + self.n], speaker
 
-    def _noise(self, rng, n: int) -> np.ndarray:
+    def _babble(self, rng, n: int, exclude: int) -> np.ndarray:
+        """(n,) unit-RMS sum of BABBLE_TALKERS voices, each one speaker's utterances run together.
+
+        The talkers are drawn from the speakers other than ``exclude`` (the example's
+        own), or from all of them when there is no other; each is scaled to unit RMS
+        before the sum, so no voice dominates.
+        """
+        others = [i for i in range(len(self.speakers)) if i != exclude] or [exclude]
+        mix = np.zeros(n, np.float64)
+        for _ in range(int(rng.integers(BABBLE_TALKERS[0], BABBLE_TALKERS[1] + 1))):
+            utterances = self.speakers[others[rng.integers(len(others))]]
+            parts, total = [], 0
+            while total < 2 * n:
+                u = utterances[rng.integers(len(utterances))]
+                gap = np.zeros(int(rng.uniform(*BABBLE_GAP_S) * MODEL_SAMPLE_RATE_HZ), np.float32)
+                parts += [u, gap]
+                total += u.size + gap.size
+            voice = np.concatenate(parts)
+            start = rng.integers(0, voice.size - n + 1)
+            voice = voice[start : start + n]
+            mix += voice / (np.sqrt(np.mean(voice.astype(np.float64) ** 2)) + 1e-8)
+        return (mix / (np.sqrt(np.mean(mix**2)) + 1e-8)).astype(np.float32)
+
+    def _noise(self, rng, n: int, speaker: int) -> np.ndarray:
+        if self.opts.babble_share > 0 and rng.random() < self.opts.babble_share:
+            return self._babble(rng, n, speaker)
         if not self.noises or rng.random() < self.opts.synthetic_noise_share:
             name = sorted(GENERATORS)[rng.integers(len(GENERATORS))]
             return GENERATORS[name](rng, n, MODEL_SAMPLE_RATE_HZ)
@@ -135,9 +168,10 @@ class MixtureMaker:
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
         """Returns (input, target): (frames, 161) float32 each, or (frames, 322) input with noise input."""
         o = self.opts
-        clean, target_speech = augment_speech(rng, self._speech(rng), MODEL_SAMPLE_RATE_HZ, o.augment)
+        speech, speaker = self._speech(rng)
+        clean, target_speech = augment_speech(rng, speech, MODEL_SAMPLE_RATE_HZ, o.augment)
         profile_n = int(o.profile_s * MODEL_SAMPLE_RATE_HZ)
-        noise = self._noise(rng, self.n + profile_n)
+        noise = self._noise(rng, self.n + profile_n, speaker)
         snr = rng.uniform(*o.snr_db_range)
         noisy_all = mix_at_snr(np.concatenate([clean, np.zeros(profile_n, np.float32)]), noise,
                                snr, MODEL_SAMPLE_RATE_HZ)
@@ -272,14 +306,15 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
 def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against.
 
-    The model variants and the spectral options' ``tonal_floor`` were added after
-    runs had begun: at their defaults (tonal floors off, in training) they are
-    left out, so those runs still resume.
+    The model variants, ``LATER_OPTIONS`` and the spectral options' ``tonal_floor``
+    were added after runs had begun: at their defaults (tonal floors off, in
+    training) they are left out, so those runs still resume.
     """
     plain = ModelDims()
     decisive = {k: v for k, v in asdict(opts).items()
                 if k not in ("out", "run_dir", "log_every", "checkpoint_every", "device")
-                and not (k in VARIANTS and v == getattr(plain, k))}
+                and not (k in VARIANTS and v == getattr(plain, k))
+                and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if not decisive["spectral"]["tonal_floor"]:
         del decisive["spectral"]["tonal_floor"]
     if opts.init:

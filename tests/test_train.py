@@ -243,3 +243,33 @@ def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_
     assert inputs[True][:, tone_bin].mean() < 0.5 * inputs[False][:, tone_bin].mean()
     others = np.delete(np.arange(inputs[True].shape[1]), range(tone_bin - 2, tone_bin + 3))  # its window's lobe
     assert np.array_equal(inputs[True][:, others], inputs[False][:, others])
+
+
+def test_babble_is_other_speakers_talking_at_once(tmp_path):
+    """The babble of an example is made of the other speakers' voices, several at once, at unit RMS."""
+    rate = 16_000
+    speakers = [[voiced(1.2, rate, 110)], [voiced(1.2, rate, 230)]]
+    maker = MixtureMaker(speakers, [], replace(_opts(tmp_path, tmp_path, "b"), babble_share=1.0))
+    babble = maker._babble(np.random.default_rng(0), 2 * rate, exclude=0)
+    assert babble.shape == (2 * rate,) and babble.dtype == np.float32
+    assert np.sqrt(np.mean(babble.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
+    spectrum = np.abs(np.fft.rfft(babble))  # 0.5 Hz bins
+    at = lambda hz: spectrum[int(hz * 2) - 4 : int(hz * 2) + 5].max()  # noqa: E731
+    assert at(230) > 20 * at(110)  # speaker 1's pitch, not the excluded speaker 0's
+    same = maker._babble(np.random.default_rng(0), 2 * rate, exclude=0)
+    assert np.array_equal(babble, same)
+
+
+def test_babble_share_zero_keeps_the_draws_of_older_runs(data, tmp_path):
+    """At its default the option draws nothing and stays out of the recipe, so older runs resume."""
+    import json
+
+    from denoise_cli.train import _recipe
+
+    opts = _opts(data, tmp_path, "s")
+    speech, noise = load_folder(data / "speech", True), load_folder(data / "noise", False)
+    plain = MixtureMaker(speech, noise, opts).batch((0, 3, 1))
+    babble = MixtureMaker(speech, noise, replace(opts, babble_share=1.0)).batch((0, 3, 1))
+    assert not torch.equal(plain[0], babble[0])
+    assert "babble_share" not in json.loads(_recipe(opts))
+    assert json.loads(_recipe(replace(opts, babble_share=0.2)))["babble_share"] == 0.2
