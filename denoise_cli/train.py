@@ -1,8 +1,9 @@
 """Training the DNS mask model: mixtures -> the pipeline's front end -> mask loss.
 
 Each example is 4 s of clean speech (utterances of one speaker joined with
-random pauses) plus noise (a recording from the noise folder or a synthetic
-generator) at an SNR drawn from ``snr_db_range``, at a random level. The noise
+random pauses) plus noise (a recording from the noise folder, a synthetic
+generator, or, for ``babble_share`` of examples, babble of other training
+speakers) at an SNR drawn from ``snr_db_range``, at a random level. The noise
 profile is estimated the way the pipeline does it: the mean power of a further
 stretch of the same noise (the "non-speech spans" of the file) or, for a share
 of examples, minimum statistics over the mixture. The model's input is the
