@@ -111,9 +111,9 @@ class ClickSuppressedInput:
         candidates = jumps(energy)  # (channels, last - first)
         if not candidates.any():
             return x
-        need = np.zeros(c1 - c0, bool)
-        for t in np.flatnonzero(candidates.any(axis=0)) + first - c0:
-            need[max(0, t - half) : t + half + 1] = True
+        near = np.zeros(c1 - c0, np.int32)  # the frames whose medians the candidates need: within half
+        near[first - c0 : last - c0] = candidates.any(axis=0)
+        need = np.convolve(near, np.ones(CLICK_MEDIAN_FRAMES, np.int32), mode="same") > 0
         spec = np.zeros((y.shape[0], c1 - c0, self.geo.n_bins), np.complex64)
         spec[:, need] = stft_frames(seg[:, 1:], self.geo, need)
         power = _edge_padded(np.abs(spec) ** 2, half - (first - c0), half - (c1 - last))

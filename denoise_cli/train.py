@@ -107,6 +107,17 @@ def load_folder(folder: str | os.PathLike, by_subfolder: bool,
     return list(groups.values())
 
 
+def run_together(rng, utterances: list[np.ndarray], min_samples: int, gap_s: tuple[float, float]) -> np.ndarray:
+    """Random utterances, each followed by a pause uniform in ``gap_s``, until ``min_samples``: (samples,)."""
+    parts, total = [], 0
+    while total < min_samples:
+        u = utterances[rng.integers(len(utterances))]
+        gap = np.zeros(int(rng.uniform(*gap_s) * MODEL_SAMPLE_RATE_HZ), np.float32)
+        parts += [u, gap]
+        total += u.size + gap.size
+    return np.concatenate(parts)
+
+
 class MixtureMaker:
     """Draws training examples: (model-scale SS magnitude, clean magnitude), 16 kHz."""
 
@@ -119,14 +130,8 @@ class MixtureMaker:
         """4 s of one speaker's utterances with pauses, and that speaker's index."""
         speaker = int(rng.integers(len(self.speakers)))
         utterances = self.speakers[speaker]
-        parts, total = [], 0
-        parts.append(np.zeros(int(rng.uniform(0, 0.8) * MODEL_SAMPLE_RATE_HZ), np.float32))
-        while total < self.n + MODEL_SAMPLE_RATE_HZ:
-            u = utterances[rng.integers(len(utterances))]
-            gap = np.zeros(int(rng.uniform(0.05, 1.0) * MODEL_SAMPLE_RATE_HZ), np.float32)
-            parts += [u, gap]
-            total += u.size + gap.size
-        x = np.concatenate(parts)
+        lead = np.zeros(int(rng.uniform(0, 0.8) * MODEL_SAMPLE_RATE_HZ), np.float32)
+        x = np.concatenate([lead, run_together(rng, utterances, self.n + MODEL_SAMPLE_RATE_HZ, (0.05, 1.0))])
         start = rng.integers(0, max(1, x.size - self.n))
         return x[start : start + self.n], speaker
 
@@ -141,13 +146,7 @@ class MixtureMaker:
         mix = np.zeros(n, np.float64)
         for _ in range(int(rng.integers(BABBLE_TALKERS[0], BABBLE_TALKERS[1] + 1))):
             utterances = self.speakers[others[rng.integers(len(others))]]
-            parts, total = [], 0
-            while total < 2 * n:
-                u = utterances[rng.integers(len(utterances))]
-                gap = np.zeros(int(rng.uniform(*BABBLE_GAP_S) * MODEL_SAMPLE_RATE_HZ), np.float32)
-                parts += [u, gap]
-                total += u.size + gap.size
-            voice = np.concatenate(parts)
+            voice = run_together(rng, utterances, 2 * n, BABBLE_GAP_S)
             start = rng.integers(0, voice.size - n + 1)
             voice = voice[start : start + n]
             mix += voice / (np.sqrt(np.mean(voice.astype(np.float64) ** 2)) + 1e-8)

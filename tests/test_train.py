@@ -260,8 +260,11 @@ def test_babble_is_other_speakers_talking_at_once(tmp_path):
     assert np.array_equal(babble, same)
 
 
-def test_babble_share_zero_keeps_the_draws_of_older_runs(data, tmp_path):
-    """At its default the option draws nothing and stays out of the recipe, so older runs resume."""
+def test_babble_share_changes_the_noise_and_stays_out_of_an_older_runs_recipe(data, tmp_path):
+    """On, the mixtures differ; at its default, 0, it is left out of the recipe, so older runs resume.
+
+    (That 0 also leaves every draw as it was was checked once against the code before the option.)
+    """
     import json
 
     from denoise_cli.train import _recipe
