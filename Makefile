@@ -133,6 +133,20 @@ train-v8c: data
 train-v9: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.3 --seed 9 --threads 2 --out runs/dns-v9.pt --run-dir runs/dns-v9
 
+# Fine-tunes of v8 (make train-v8) with the mask allowed up to 5 instead of 2: floor 0.2
+# times 2 capped every bin the subtraction floors at 0.4, so the model could not give back
+# speech it found there. v10 trains at the inference front end (alpha 10), v10b at v8's
+# (alpha 6). One thread each, side by side; rerun to resume.
+V10_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
+	--init runs/dns-v8.pt --steps 1200 --batch-size 32 --seed 10 --lr 3e-4 --threads 1 \
+	--spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input --mask-max 5 --babble-share 0.15
+
+train-v10: data
+	$(DENOISE) train $(V10_RECIPE) --over-subtraction 10 --out runs/dns-v10.pt --run-dir runs/dns-v10
+
+train-v10b: data
+	$(DENOISE) train $(V10_RECIPE) --over-subtraction 6 --out runs/dns-v10b.pt --run-dir runs/dns-v10b
+
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set
 	$(DENOISE) clean data/eval/noisy out/eval/spectral --no-dns --overwrite --quiet

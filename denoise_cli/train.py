@@ -21,7 +21,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -259,11 +259,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
         step, history = state["step"], json.loads(state["history"])
         log(f"resumed from {resume} at step {step}")
     elif opts.init:
-        start = load_checkpoint(opts.init).model
-        if start.dims != model.dims:
-            raise UsageError(f"--init {opts.init}: its model ({start.dims}) differs from this run's ({model.dims})")
-        model.load_state_dict(start.state_dict())
-        log(f"starting from {opts.init}")
+        start_from(model, load_checkpoint(opts.init).model, opts.init, log)
     else:
         _set_normalisation(model, maker, opts.seed)
     valid = [tuple(t.to(device) for t in maker.batch((opts.seed, 2, i)))
@@ -301,6 +297,25 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
               "init_sha256": file_sha256(opts.init) if opts.init else None, "history": history[-1:] if history else [],
               "torch": str(torch.__version__)}
     return save_checkpoint(model, opts.out, training=record)
+
+
+def start_from(model: MaskNet, start: MaskNet, name: str, log: Callable[[str], None] = print) -> None:
+    """Copy ``start``'s weights and normalisation into ``model`` (``--init``).
+
+    The two may differ in ``mask_max`` alone: the output bias is then shifted by
+    ln(old / new), so that small masks (where mask_max * sigmoid(z) is about
+    mask_max * e**z) start where they were, and the run learns the rest. Any
+    other difference is a UsageError.
+    """
+    if replace(start.dims, mask_max=model.dims.mask_max) != model.dims:
+        raise UsageError(f"--init {name}: its model ({start.dims}) differs from this run's ({model.dims})")
+    model.load_state_dict(start.state_dict())
+    if start.dims.mask_max != model.dims.mask_max:
+        with torch.no_grad():
+            model.conv_out.bias += math.log(start.dims.mask_max / model.dims.mask_max)
+        log(f"starting from {name}, its mask bound {start.dims.mask_max:g} now {model.dims.mask_max:g}")
+    else:
+        log(f"starting from {name}")
 
 
 def _recipe(opts: TrainOptions) -> str:

@@ -160,9 +160,10 @@ def manifest():
     for pkg in sorted(os.listdir(f"{D}/raw")):
         debs = glob.glob(f"{D}/debs/{pkg}_*.deb")
         out["packages"][pkg] = {"deb": os.path.basename(debs[0]) if debs else None, "licenses": licenses(pkg)}
-    with open(f"{D}/MANIFEST.json.tmp", "w") as fh:
+    tmp = f"{D}/MANIFEST.json.{os.getpid()}.tmp"  # one per process: two make targets may run this at once
+    with open(tmp, "w") as fh:
         json.dump(out, fh, indent=1)
-    os.replace(f"{D}/MANIFEST.json.tmp", f"{D}/MANIFEST.json")
+    os.replace(tmp, f"{D}/MANIFEST.json")
     for k, v in out["splits"].items():
         print(f"{k:28s} files={v['files']:6d} hours={v['total_seconds'] / 3600:.2f}")
 

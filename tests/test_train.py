@@ -226,6 +226,32 @@ def test_init_from_a_model_of_another_shape_is_a_usage_error(data, tmp_path):
         train(opts, log=lambda m: None)
 
 
+def test_init_may_change_the_mask_bound_and_keeps_small_masks(data, tmp_path):
+    """--init from mask_max 2 into mask_max 5: same weights but the output bias; small masks unchanged."""
+    from denoise_cli.model import MaskNet, ModelDims
+    from denoise_cli.train import start_from
+
+    torch.manual_seed(0)
+    old = MaskNet(ModelDims(noise_input=True, mask_max=2.0)).eval()
+    with torch.no_grad():
+        old.conv_out.bias.fill_(-6.0)  # every mask small: sigmoid(z) close to e**z
+    new = MaskNet(ModelDims(noise_input=True, mask_max=5.0)).eval()
+    said = []
+    start_from(new, old, "old.pt", said.append)
+    assert "mask bound 2 now 5" in said[0]
+    a, b = old.state_dict(), new.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k != "conv_out.bias")
+    assert torch.allclose(b["conv_out.bias"], a["conv_out.bias"] + np.log(2 / 5))
+    x = torch.rand(1, 322, 40) + 0.1
+    x[:, 161:] = x[:, 161:, :1]  # the noise half is constant over frames, as the pipeline gives it
+    with torch.inference_mode():
+        m_old, m_new = old(x), new(x)
+    assert m_old.max() < 0.05 and torch.allclose(m_new, m_old, rtol=0.02)
+    other = MaskNet(ModelDims(noise_input=False, mask_max=5.0))
+    with pytest.raises(UsageError, match="differs from this run"):
+        start_from(other, old, "old.pt")
+
+
 def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_path):
     """TrainOptions with tonal floors: the same draws, the tone's bin lower in the input, other bins unchanged."""
     from denoise_cli.config import SpectralOptions
