@@ -289,7 +289,8 @@ def train(
                                          help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
     device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),
-    init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning)."),
+    init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning); "
+                                                   "it may differ from the run in --mask-max alone."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="EQ, reverberation, band limiting and clipping of the training speech."),
     dry_target: bool = typer.Option(True, "--dry-target/--reverberant-target",
