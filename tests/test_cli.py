@@ -377,9 +377,12 @@ def long_inputs(tmp_path_factory) -> Path:
 def test_signal_stops_the_batch_cleanly(long_inputs, tmp_path, random_weights, sig, code, jobs):
     out = tmp_path / "out"
     before = tree_hashes(long_inputs)
+    # A test run started in the background (nohup, `cmd &` in a script) ignores SIGINT, and
+    # its children inherit that, as they should; the CLI gets it back at its default here.
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli", "clean", str(long_inputs), str(out),
                              *jobs, "--weights", random_weights],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
     reader.start()
