@@ -48,9 +48,10 @@ eval-set: data
 # on one thread. Rerun to resume from runs/dns-v6/last.pt. Shipped from the third 2026-11-25
 # session to the fifth; the shipped checkpoint since, v8, is a fine-tune of it (train-v8 below).
 V6_SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
-V6_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-	--steps 12000 --batch-size 32 --seed 3 --threads 1 --over-subtraction 6 --spectral-floor 0.2 \
-	--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
+# What v6 and every fine-tune of it share: data, batch, thread, floor, loss and model inputs
+V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
+	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
+V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
 # The shipped checkpoint: v6 (train-v6), then v8's fine-tune of it (V8_RECIPE below, with babble).
 train: train-v6
@@ -119,9 +120,7 @@ train-v7c: data
 # at learning rate 2e-4 with cosine decay, one thread each, run side by side. v8: v6's recipe with babble
 # (3-8 other training voices at once, made on the fly) as the noise of 15 % of examples;
 # v8c: the same without it, to tell the babble from the extra steps. Rerun to resume.
-V8_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-	--init runs/dns-v6.pt --steps 1500 --batch-size 32 --seed 8 --lr 2e-4 --threads 1 \
-	--over-subtraction 6 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
+V8_RECIPE = $(V6_OPTIONS) --init runs/dns-v6.pt --steps 1500 --seed 8 --lr 2e-4 --over-subtraction 6 --mask-max 2
 
 train-v8: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --out runs/dns-v8.pt --run-dir runs/dns-v8
@@ -138,9 +137,7 @@ train-v9: data
 # subtraction floors at 0.4, so the model could not give back speech it found there. v10
 # trains at the inference front end (alpha 10), v10b at v8's (alpha 6). One thread each,
 # side by side, 45 minutes; rerun to resume.
-V10_RECIPE = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
-	--init runs/dns-v8.pt --steps 1200 --batch-size 32 --seed 10 --lr 3e-4 --threads 1 \
-	--spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input --mask-max 5 --babble-share 0.15
+V10_RECIPE = $(V6_OPTIONS) --init runs/dns-v8.pt --steps 1200 --seed 10 --lr 3e-4 --mask-max 5 --babble-share 0.15
 
 train-v10: data
 	$(DENOISE) train $(V10_RECIPE) --over-subtraction 10 --out runs/dns-v10.pt --run-dir runs/dns-v10

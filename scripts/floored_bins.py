@@ -2,7 +2,7 @@
 
     python scripts/floored_bins.py [--weights W] [--over-subtraction A] [--floor F]
 
-For each SNR of the held-out set (data/eval, `make eval-set`): among the STFT bins
+For each SNR of the held-out set (data/eval and its index.json, `make eval-set`): among the STFT bins
 where the clean magnitude is more than half the noisy one and within 30 dB of the
 file's loudest clean bin ("speech bins"), the share that the subtraction floors, the
 share floored with the mask above 1.9, the share whose final gain (subtraction times
@@ -13,7 +13,7 @@ file goes through the model at once.
 """
 
 import argparse
-import glob
+import json
 import os
 
 import numpy as np
@@ -39,10 +39,12 @@ def main() -> None:
     args = ap.parse_args()
     geo = StftGeometry(16_000)
     net = load_checkpoint(args.weights).model
-    counts: dict[str, np.ndarray] = {}
-    for path in sorted(glob.glob(os.path.join(args.eval_dir, "noisy", "*.wav"))):
-        noisy, _ = sf.read(path, dtype="float32")
-        clean, _ = sf.read(os.path.join(args.eval_dir, "clean", os.path.basename(path)), dtype="float32")
+    counts: dict[int, np.ndarray] = {}
+    with open(os.path.join(args.eval_dir, "index.json")) as fh:
+        items = json.load(fh)
+    for item in items:
+        noisy, _ = sf.read(os.path.join(args.eval_dir, "noisy", item["name"] + ".wav"), dtype="float32")
+        clean, _ = sf.read(os.path.join(args.eval_dir, "clean", item["name"] + ".wav"), dtype="float32")
         Y, X, N = (np.abs(stft(s[None], geo)[0]) for s in (noisy, clean, noisy - clean))
         noise_power = (N**2).mean(axis=0)
         g = subtraction_gain(Y[None] ** 2, noise_power[None], args.over_subtraction, args.floor)[0]
@@ -53,12 +55,11 @@ def main() -> None:
         speech = (X**2 > 10 ** (-SPEECH_BIN_DB / 10) * (X**2).max()) & (ideal > 0.5)
         floored = g <= args.floor + 1e-6
         final = np.minimum(g * mask, 1.0)
-        snr = os.path.basename(path).rsplit("snr", 1)[1][:-4].replace("m", "-").replace("p", "")
-        counts.setdefault(snr, np.zeros(5))
-        counts[snr] += [speech.sum(), (speech & floored).sum(), (speech & floored & (mask > RESTORED)).sum(),
+        counts.setdefault(item["snr_db"], np.zeros(5))
+        counts[item["snr_db"]] += [speech.sum(), (speech & floored).sum(), (speech & floored & (mask > RESTORED)).sum(),
                         (speech & (final < 0.5 * ideal)).sum(), (speech & (mask > RESTORED)).sum()]
     print("SNR dB  speech bins  floored  floored, mask>1.9  final < clean/2  mask>1.9")
-    for snr, c in sorted(counts.items(), key=lambda kv: int(kv[0])):
+    for snr, c in sorted(counts.items()):
         print(f"{snr:>6}  {int(c[0]):11d}  " + "  ".join(f"{v / c[0]:7.3f}" for v in c[1:]))
 
 

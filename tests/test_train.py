@@ -226,7 +226,7 @@ def test_init_from_a_model_of_another_shape_is_a_usage_error(data, tmp_path):
         train(opts, log=lambda m: None)
 
 
-def test_init_may_change_the_mask_bound_and_keeps_small_masks(data, tmp_path):
+def test_init_may_change_the_mask_bound_and_keeps_small_masks():
     """--init from mask_max 2 into mask_max 5: same weights but the output bias; small masks unchanged."""
     from denoise_cli.model import MaskNet, ModelDims
     from denoise_cli.train import start_from
@@ -247,9 +247,6 @@ def test_init_may_change_the_mask_bound_and_keeps_small_masks(data, tmp_path):
     with torch.inference_mode():
         m_old, m_new = old(x), new(x)
     assert m_old.max() < 0.05 and torch.allclose(m_new, m_old, rtol=0.02)
-    other = MaskNet(ModelDims(noise_input=False, mask_max=5.0))
-    with pytest.raises(UsageError, match="differs from this run"):
-        start_from(other, old, "old.pt")
 
 
 def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_path):
