@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -83,10 +83,13 @@ train-v2: data
 train-ni: data
 	$(DENOISE) train $(RECIPE) --threads 1 --noise-input --out runs/dns-ni.pt --run-dir runs/dns-ni
 
+# The 31 voice folders of stages 1 and 2 of scripts/fetch_data.sh (stage 3 adds five more)
+ALL31_SPEAKERS = asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,klettres_ar,klettres_cs,klettres_da,klettres_de,klettres_en,klettres_en_GB,klettres_es,klettres_fr,klettres_he,klettres_hu,klettres_it,klettres_lt,klettres_ml,klettres_nb,klettres_nds,klettres_nl,klettres_pt_BR,klettres_tn,klettres_uk,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
+
 # The augmented fine-tune of v2 that scored lower on the held-out set (README: "Runs that
 # lost"); --reverberant-target keeps that run's targets. Needs make train-v2 first.
 train-augmented: data
-	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --init runs/dns-v2.pt \
+	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(ALL31_SPEAKERS) --init runs/dns-v2.pt \
 		--out runs/dns-v3.pt --run-dir runs/dns-v3 --steps 4000 --batch-size 32 --seed 1 --lr 5e-4 --threads 1 \
 		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0 --reverberant-target
 
@@ -103,7 +106,7 @@ train-v7: data
 # v7b: the same over every training voice (31 folders: the twelve above plus KLettres);
 # stopped at step 350.
 train-v7b: data
-	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train \
+	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(ALL31_SPEAKERS) \
 		--init runs/dns-ni2.pt --out runs/dns-v7b.pt --run-dir runs/dns-v7b --steps 2500 \
 		--batch-size 32 --seed 5 --lr 5e-4 --threads 1 --over-subtraction 6 --spectral-floor 0.3 \
 		--under-weight 2.0 --augment --dry-target --noise-input --mask-max 2
@@ -144,6 +147,18 @@ train-v10: data
 
 train-v10b: data
 	$(DENOISE) train $(V10_RECIPE) --over-subtraction 6 --out runs/dns-v10b.pt --run-dir runs/dns-v10b
+
+# More voices (README: "Model variants"): v8's fine-tune of v6 with five more training voices,
+# Roberta Menardi's Italian prompts (8 kHz) and flite's kal16, awb, rms and slt (stage 3 of
+# scripts/fetch_data.sh), seed 11; v11c is the same run on v8's twelve voices, the control.
+# One thread each, side by side, about 50 minutes; rerun to resume.
+V11_SPEAKERS = $(V6_SPEAKERS),asterisk_menardi_it,flite_kal16,flite_awb,flite_rms,flite_slt
+
+train-v11: data
+	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --seed 11 --speakers $(V11_SPEAKERS) --out runs/dns-v11.pt --run-dir runs/dns-v11
+
+train-v11c: data
+	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --seed 11 --out runs/dns-v11c.pt --run-dir runs/dns-v11c
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

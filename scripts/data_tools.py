@@ -19,6 +19,7 @@ SPEAKERS = {
                          "Allison Smith, female, en-US + es-MX IVR prompts, G.722 16 kHz"),
     "asterisk_carlo": ("asterisk-core-sounds-it-g722", "Carlo Flora, male, it-IT IVR prompts, G.722 16 kHz"),
     "asterisk_ivrvoice_ru": ("asterisk-core-sounds-ru-g722", "IvrvoiceRU (copyright: Maxim), ru-RU IVR prompts, G.722 16 kHz"),
+    "asterisk_menardi_it": ("asterisk-prompt-it-menardi-wav", "Roberta Menardi, female, it-IT IVR prompts, 8 kHz PCM"),
     "asterisk_june": ("asterisk-core-sounds-fr-g722", "June Wallack, female, fr-CA IVR prompts, G.722 16 kHz"),
     "tuxpaint_ru": ("tuxpaint-stamps-default", "Edwin Veber, ru stamp descriptions, 44.1 kHz"),
     "tuxpaint_bg": ("tuxpaint-stamps-default", "Krasimir Petkov, bg stamp descriptions, 44.1 kHz"),
@@ -32,6 +33,8 @@ SPEAKERS = {
 def default_speaker(spk):
     if spk.startswith("tuxpaint_"):
         return ("tuxpaint-stamps-default", f"{spk[9:]} stamp descriptions, 44.1 kHz")
+    if spk.startswith("flite_"):
+        return ("flite + libflite1", f"flite's {spk[6:]} voice (synthetic, en-US/en-GB) reading base-files' licence texts, 16 kHz")
     if spk.startswith("klettres_"):
         return ("klettres-data", f"{spk[9:]} spoken letters/syllables (KLettres)")
     return ("?", "")
@@ -50,9 +53,15 @@ def write_atomic(path, x, sr):
     os.replace(tmp, path)
 
 
+# voices added by stage 3 of fetch_data.sh; the babble tracks are made without them, as they
+# were before it, so the noise of every earlier recipe stays the same
+LATER_VOICES = ("asterisk_menardi_it", "flite_")
+
+
 def babble(split, n, sr=16000, seconds=10.0, talkers=5, seed=0):
     rng = np.random.default_rng(seed)
-    files = sorted(glob.glob(f"{D}/speech/{split}/*/*.wav"))
+    files = sorted(f for f in glob.glob(f"{D}/speech/{split}/*/*.wav")
+                   if not f.split("/")[-2].startswith(LATER_VOICES))
     by_spk = {}
     for f in files:
         by_spk.setdefault(f.split("/")[-2], []).append(f)
