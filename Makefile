@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 evaluate clean-out bench bench-short bench-long
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -167,6 +167,13 @@ train-v12: data
 
 train-v12c: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --seed 12 --under-weight 1.5 --out runs/dns-v12c.pt --run-dir runs/dns-v12c
+
+# v13: v6's run from scratch (12000 steps, seed 13, alpha 6, mask up to 2) with v12's changes:
+# the seventeen voices, the loss's weight on removed speech at 1.5, and babble in 15 % of
+# examples from the start; two threads (about 5 hours alone on this 2-core machine). Long: rerun to resume from runs/dns-v13/last.pt;
+# scripts/export_run.py runs/dns-v13 OUT.pt scores it while it trains.
+train-v13: data
+	$(DENOISE) train $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --out runs/dns-v13.pt --run-dir runs/dns-v13
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set
