@@ -149,7 +149,7 @@ train-v10b: data
 	$(DENOISE) train $(V10_RECIPE) --over-subtraction 6 --out runs/dns-v10b.pt --run-dir runs/dns-v10b
 
 # More voices (README: "Model variants"): v8's fine-tune of v6 with five more training voices,
-# Roberta Menardi's Italian prompts (8 kHz) and flite's kal16, awb, rms and slt (stage 3 of
+# Paola Dal Zot's Italian prompts (8 kHz) and flite's kal16, awb, rms and slt (stage 3 of
 # scripts/fetch_data.sh), seed 11; v11c is the same run on v8's twelve voices, the control.
 # One thread each, side by side, about 50 minutes; rerun to resume.
 V11_SPEAKERS = $(V6_SPEAKERS),asterisk_menardi_it,flite_kal16,flite_awb,flite_rms,flite_slt
@@ -170,8 +170,9 @@ train-v12c: data
 
 # v13: v6's run from scratch (12000 steps, seed 13, alpha 6, mask up to 2) with v12's changes:
 # the seventeen voices, the loss's weight on removed speech at 1.5, and babble in 15 % of
-# examples from the start; two threads (about 5 hours alone on this 2-core machine). Long: rerun to resume from runs/dns-v13/last.pt;
-# scripts/export_run.py runs/dns-v13 OUT.pt scores it while it trains.
+# examples from the start; two threads (about 5 hours alone on this 2-core machine). Long:
+# rerun to resume from runs/dns-v13/last.pt; scripts/export_run.py runs/dns-v13 OUT.pt scores
+# it while it trains.
 train-v13: data
 	$(DENOISE) train $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --out runs/dns-v13.pt --run-dir runs/dns-v13
 

@@ -19,7 +19,7 @@ SPEAKERS = {
                          "Allison Smith, female, en-US + es-MX IVR prompts, G.722 16 kHz"),
     "asterisk_carlo": ("asterisk-core-sounds-it-g722", "Carlo Flora, male, it-IT IVR prompts, G.722 16 kHz"),
     "asterisk_ivrvoice_ru": ("asterisk-core-sounds-ru-g722", "IvrvoiceRU (copyright: Maxim), ru-RU IVR prompts, G.722 16 kHz"),
-    "asterisk_menardi_it": ("asterisk-prompt-it-menardi-wav", "Roberta Menardi, female, it-IT IVR prompts, 8 kHz PCM"),
+    "asterisk_menardi_it": ("asterisk-prompt-it-menardi-wav", "Paola Dal Zot, female, it-IT IVR prompts recorded by Marco Menardi, 8 kHz PCM"),
     "asterisk_june": ("asterisk-core-sounds-fr-g722", "June Wallack, female, fr-CA IVR prompts, G.722 16 kHz"),
     "tuxpaint_ru": ("tuxpaint-stamps-default", "Edwin Veber, ru stamp descriptions, 44.1 kHz"),
     "tuxpaint_bg": ("tuxpaint-stamps-default", "Krasimir Petkov, bg stamp descriptions, 44.1 kHz"),
@@ -60,11 +60,11 @@ LATER_VOICES = ("asterisk_menardi_it", "flite_")
 
 def babble(split, n, sr=16000, seconds=10.0, talkers=5, seed=0):
     rng = np.random.default_rng(seed)
-    files = sorted(f for f in glob.glob(f"{D}/speech/{split}/*/*.wav")
-                   if not f.split("/")[-2].startswith(LATER_VOICES))
     by_spk = {}
-    for f in files:
-        by_spk.setdefault(f.split("/")[-2], []).append(f)
+    for f in sorted(glob.glob(f"{D}/speech/{split}/*/*.wav")):
+        spk = f.split("/")[-2]
+        if not spk.startswith(LATER_VOICES):
+            by_spk.setdefault(spk, []).append(f)
     spks = sorted(by_spk)
     L = int(seconds * sr)
     for i in range(n):

@@ -123,11 +123,9 @@ echo "minimal set ready"
   for l in ar cs da de en en_GB es fr he hu it lt ml nb nds nl pt_BR tn uk; do klettres $l; done  # (ru skipped: held-out language)
 } | run_jobs
 $PY scripts/data_tools.py mix
-$PY scripts/data_tools.py manifest
-echo "done: $(cat $D/MANIFEST.json | $PY -c 'import json,sys; m=json.load(sys.stdin); print({k: round(v["total_seconds"]/3600, 2) for k, v in m["splits"].items()}, "hours")')"
 
-# ---------- stage 3: more training voices (v11, README: "Model variants") ----------
-# Roberta Menardi's Italian prompts (8 kHz PCM, upsampled: band-limited speech) and flite's
+# ---------- stage 3: more training voices (v11-v13, README: "Model variants") ----------
+# Paola Dal Zot's Italian prompts (8 kHz PCM, upsampled: band-limited speech) and flite's
 # four 16 kHz English voices reading the licence texts of base-files (scripts/make_tts_speech.py)
 fetch asterisk-prompt-it-menardi-wav flite libflite1
 M=$D/raw/asterisk-prompt-it-menardi-wav/usr/share/asterisk/sounds/it_IT_f_Menardi
@@ -135,4 +133,5 @@ find $M -name '*.wav' | sort | while read -r f; do
   r=${f#$M/}; r=${r//\//_}; printf '%s\t%s\t16000\t\n' "$f" "$D/speech/train/asterisk_menardi_it/$r"; done | run_jobs
 $PY scripts/make_tts_speech.py $D/raw $D/speech/train
 $PY scripts/data_tools.py manifest
-echo "voices added: $(ls $D/speech/train | wc -l) training speaker folders"
+echo "done: $(cat $D/MANIFEST.json | $PY -c 'import json,sys; m=json.load(sys.stdin); print({k: round(v["total_seconds"]/3600, 2) for k, v in m["splits"].items()}, "hours")')"
+
