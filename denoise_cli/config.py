@@ -51,7 +51,7 @@ CLICK_MEDIAN_FRAMES = 7
 
 # --- training front end ---------------------------------------------------------
 # The subtraction that `denoise train` puts ahead of the model unless told otherwise: the
-# shipped model's recipe (v6, and v8's fine-tune of it). It is milder than the inference default above; the model
+# shipped model's recipe (v6, and v12's fine-tune of it). It is milder than the inference default above; the model
 # was tuned to the stronger subtraction after training, on the held-out set.
 TRAIN_OVER_SUBTRACTION = 6.0
 TRAIN_FLOOR = 0.2
@@ -80,8 +80,9 @@ class SpectralOptions:
         floor 0.2, was chosen for v6 (trained at alpha 6, floor 0.2) on the
         held-out set among alpha 6 to 13 and floors 0.1 to 0.3, with 30 ms gain
         smoothing; it beats the previous model's chain there on all three
-        measures. The shipped model, v8, is v6 fine-tuned with babble at the same
-        front end, scored with these defaults, not retuned (README "Model variants").
+        measures. The shipped model, v12, is v6 fine-tuned with babble and more
+        voices at the same front end, scored with these defaults, not retuned
+        (README "Model variants").
     floor: lowest gain, as an amplitude ratio (beta), against musical noise.
     guard_ms: non-speech this close to speech is kept out of the noise profile.
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
@@ -124,7 +125,7 @@ class CleanOptions:
     gain_smoothing_ms: each frame's gain (subtraction times mask) is averaged
     with the frames up to this far on either side, against musical noise: 30 ms
     is a 7-frame (70 ms) mean at the 10 ms hop; 0 turns it off. With v6 (which
-    the shipped v8 fine-tunes) 30 ms beat 20 on the held-out set; with the previous one (ni2) 20
+    the shipped v12 fine-tunes) 30 ms beat 20 on the held-out set; with the previous one (ni2) 20
     ms was kept (README "Smoothing the gains", "Model variants").
     dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
     (``dehum.py``) ahead of the noise profile, subtraction and model.
