@@ -16,8 +16,8 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .config import (TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions, SpectralOptions,
-                     VadOptions)
+from .config import (STEADY_SPREAD_DB, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions,
+                     SpectralOptions, VadOptions)
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -118,8 +118,11 @@ def clean(
     speech_pad_ms: int = typer.Option(30, min=0, help="Padding added to both ends of each segment."),
     no_spectral: bool = typer.Option(False, "--no-spectral", help="Skip spectral subtraction."),
     no_dns: bool = typer.Option(False, "--no-dns", help="Skip the mask model."),
-    over_subtraction: float = typer.Option(SpectralOptions.over_subtraction, min=0.0,
-                                           help="Spectral subtraction strength (multiple of the noise power)."),
+    over_subtraction: Optional[float] = typer.Option(
+        None, min=0.0, help="Spectral subtraction strength (multiple of the noise power), the same for every file. "
+                            f"Default: {SpectralOptions.steady_over_subtraction:g} where the noise in a file's pauses "
+                            f"is steady (level spread under {STEADY_SPREAD_DB:g} dB), else "
+                            f"{SpectralOptions.over_subtraction:g}."),
     spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
                                          help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
     tonal_floor: bool = typer.Option(SpectralOptions.tonal_floor, "--tonal-floor/--no-tonal-floor",
@@ -179,7 +182,10 @@ def clean(
     *inputs, output_dir = paths
     opts = CleanOptions(
         vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
-        spectral=SpectralOptions(not no_spectral, over_subtraction, spectral_floor, tonal_floor=tonal_floor),
+        spectral=(SpectralOptions(not no_spectral, floor=spectral_floor, tonal_floor=tonal_floor)
+                  if over_subtraction is None else
+                  SpectralOptions(not no_spectral, over_subtraction, spectral_floor, steady_over_subtraction=None,
+                                  tonal_floor=tonal_floor)),
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
                            precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,
@@ -326,7 +332,8 @@ def train(
                         init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                         # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
-                        spectral=SpectralOptions(True, over_subtraction, spectral_floor, tonal_floor=False),
+                        spectral=SpectralOptions(True, over_subtraction, spectral_floor, steady_over_subtraction=None,
+                                                 tonal_floor=False),
                         noise_input=noise_input, mask_max=mask_max, babble_share=babble_share)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))

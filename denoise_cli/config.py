@@ -49,6 +49,15 @@ CLICK_RATIO = 4.0  # power (6 dB)
 CLICK_SHARE = 0.6
 CLICK_MEDIAN_FRAMES = 7
 
+# --- steadiness of the noise (the default over-subtraction per file) ---
+# The spread of the noise's level over the pause frames: the standard deviation, in dB, of
+# each pause frame's power summed over STEADY_BAND_HZ (the channels' mean power). Steady
+# noise (white, pink, fans, engines) spreads by 0.7-1.0 dB, wind, rain and distant traffic
+# by 1-3 dB, babble, music and birdsong by 3-40 dB (README "Steady noise"). Files below
+# STEADY_SPREAD_DB get SpectralOptions.steady_over_subtraction, the others over_subtraction.
+STEADY_BAND_HZ = (300.0, 3400.0)
+STEADY_SPREAD_DB = 3.0
+
 # --- training front end ---------------------------------------------------------
 # The subtraction that `denoise train` puts ahead of the model unless told otherwise: the
 # shipped model's recipe (v6, and v12's fine-tune of it). It is milder than the inference default above; the model
@@ -85,6 +94,10 @@ class SpectralOptions:
         (README "Model variants").
     floor: lowest gain, as an amplitude ratio (beta), against musical noise.
     guard_ms: non-speech this close to speech is kept out of the noise profile.
+    steady_over_subtraction: the alpha for files whose noise is steady (its level
+        spread over the pauses below STEADY_SPREAD_DB; not files profiled by
+        minimum statistics); None: over_subtraction for every file. 6 beat 10
+        there on the held-out and the benchmark sets (README "Steady noise").
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
         above), lower the floor so the tone is left no louder than the broadband
         noise around it (``spectral.tonal_floor``). With ni2, on the held-out set: 8.40 dB /
@@ -95,6 +108,7 @@ class SpectralOptions:
     enabled: bool = True
     over_subtraction: float = 10.0
     floor: float = 0.2
+    steady_over_subtraction: Optional[float] = 6.0
     guard_ms: int = 100
     tonal_floor: bool = True
 

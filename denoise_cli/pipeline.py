@@ -51,6 +51,7 @@ from .spectral import (
     NoiseProfileAccumulator,
     StftGeometry,
     db,
+    over_subtraction_for,
     overlap_add,
     smooth_over_frames,
     stft_frames,
@@ -107,6 +108,7 @@ class NoiseProfile:
     power: np.ndarray  # (channels, bins) mean noise power per STFT bin
     source: str  # "non-speech" or "minimum-statistics"
     seconds: float
+    spread_db: Optional[float] = None  # how steady the pauses' noise is (None: minimum statistics)
 
     def floor_dbfs(self, geo: StftGeometry) -> float:
         """Noise RMS level relative to full scale (1.0), by Parseval over the bins."""
@@ -158,7 +160,9 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
                 acc.add(np.abs(stft_frames(x, geo)) ** 2)
             else:  # transform only the noise frames
                 acc.add(np.abs(stft_frames(x, geo, is_noise[f0:f1])) ** 2)
-    return NoiseProfile(acc.result(), "minimum-statistics" if fallback else "non-speech", acc.seconds)
+    if fallback:
+        return NoiseProfile(acc.result(), "minimum-statistics", acc.seconds)
+    return NoiseProfile(acc.result(), "non-speech", acc.seconds, acc.spread_db)
 
 
 def pause_audio(inp: AudioInput, segments: list[Segment], geo: StftGeometry, opts: CleanOptions,
@@ -222,6 +226,8 @@ class BlockCleaner:
         hop_ms = 1000.0 * geo.hop / inp.info.sample_rate_hz
         self.smooth_frames = round(opts.gain_smoothing_ms / hop_ms)  # frames averaged on each side
         sp = opts.spectral
+        self.over_subtraction = over_subtraction_for(noise.spread_db, sp.over_subtraction,
+                                                     sp.steady_over_subtraction)
         self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
                       if sp.tonal_floor else sp.floor)  # the subtraction floor: per bin, or one number
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
@@ -264,8 +270,7 @@ class BlockCleaner:
                 magnitude = np.abs(spec)
                 sub = None
                 if self.opts.spectral.enabled:
-                    sp = self.opts.spectral
-                    sub = subtraction_gain(magnitude**2, self.noise.power, sp.over_subtraction, self.floor)
+                    sub = subtraction_gain(magnitude**2, self.noise.power, self.over_subtraction, self.floor)
                 parts.append([spec, magnitude, sub])
         if len(parts) == 1:
             return tuple(parts[0])
@@ -465,7 +470,11 @@ def file_report(src, dst, info, fmt, subtype, segments, noise, hum, geo, before,
         "output_format": {"container": fmt, "subtype": subtype},
         "segments": segs,
         "speech_ratio": round(speech_samples / info.frames, 4),
-        "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3)},
+        "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3),
+                          "level_spread_db": noise.spread_db,
+                          "over_subtraction": (over_subtraction_for(noise.spread_db, opts.spectral.over_subtraction,
+                                                                    opts.spectral.steady_over_subtraction)
+                                               if opts.spectral.enabled else None)},
         "noise_floor_dbfs": round(noise.floor_dbfs(geo), 2),
         "hum": hum.to_dict() if hum is not None else None,
         "snr_estimate_db": {"before": before.snr_db(), "after": after.snr_db()},

@@ -29,6 +29,8 @@ from .config import (
     MODEL_BIN_HZ,
     MODEL_N_BINS,
     MODEL_N_FFT,
+    STEADY_BAND_HZ,
+    STEADY_SPREAD_DB,
     TONAL_EXCESS_DB,
     TONAL_HALF_WIDTH_HZ,
     TONAL_MIN_FLOOR,
@@ -199,13 +201,18 @@ class NoiseProfileAccumulator:
     """Mean noise power per channel and bin over frames marked as noise.
 
     Feed it blocks with ``add(power, is_noise)``; ``result()`` gives
-    (channels, bins) float32 and ``seconds`` the noise time it averaged.
+    (channels, bins) float32, ``seconds`` the noise time it averaged and
+    ``spread_db`` how steady that noise was (``STEADY_*`` in config).
     """
 
     def __init__(self, channels: int, geo: StftGeometry):
         self.geo = geo
         self.total = np.zeros((channels, geo.n_bins), dtype=np.float64)
         self.count = 0
+        lo, hi = STEADY_BAND_HZ
+        self.band = slice(int(np.ceil(lo / geo.bin_hz[1])), int(np.floor(hi / geo.bin_hz[1])) + 1)
+        self.level_sum = 0.0  # of each frame's band level in dB, and of its square
+        self.level_sq_sum = 0.0
 
     def add(self, power: np.ndarray, is_noise: np.ndarray | None = None) -> None:
         """power: (channels, frames, bins); is_noise: (frames,) bool (None: every frame is noise)."""
@@ -213,6 +220,18 @@ class NoiseProfileAccumulator:
             power = power[:, is_noise, :]
         self.total += power.sum(axis=1)
         self.count += power.shape[1]
+        level = 10 * np.log10(power[:, :, self.band].mean(axis=0).sum(axis=-1, dtype=np.float64) + EPS)
+        self.level_sum += float(level.sum())
+        self.level_sq_sum += float(np.square(level).sum())
+
+    @property
+    def spread_db(self) -> float | None:
+        """Standard deviation over the frames of their noise level in STEADY_BAND_HZ, in dB,
+        rounded to 0.01 dB (so that blocks and whole files agree); None before two frames."""
+        if self.count < 2:
+            return None
+        mean = self.level_sum / self.count
+        return round(float(np.sqrt(max(self.level_sq_sum / self.count - mean * mean, 0.0))), 2)
 
     @property
     def seconds(self) -> float:
@@ -220,6 +239,16 @@ class NoiseProfileAccumulator:
 
     def result(self) -> np.ndarray:
         return (self.total / max(self.count, 1)).astype(np.float32)
+
+
+def over_subtraction_for(spread_db: float | None, over_subtraction: float,
+                         steady_over_subtraction: float | None) -> float:
+    """The alpha for one file: ``steady_over_subtraction`` where its noise is steady
+    (``spread_db`` below STEADY_SPREAD_DB), else ``over_subtraction``. ``spread_db`` None
+    (no pause profile) or ``steady_over_subtraction`` None: ``over_subtraction``."""
+    if spread_db is None or steady_over_subtraction is None or spread_db >= STEADY_SPREAD_DB:
+        return over_subtraction
+    return steady_over_subtraction
 
 
 SMOOTH_BLOCK_FRAMES = 32  # frames per matrix product in recursive_smooth

@@ -72,7 +72,7 @@ class TrainOptions:
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     # the training front end: one floor (no tonal floors), as the shipped model was trained
     spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
-                                                tonal_floor=False)
+                                                steady_over_subtraction=None, tonal_floor=False)
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
@@ -322,8 +322,8 @@ def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against.
 
     The model variants, ``LATER_OPTIONS`` and the spectral options' ``tonal_floor``
-    were added after runs had begun: at their defaults (tonal floors off, in
-    training) they are left out, so those runs still resume.
+    and ``steady_over_subtraction`` were added after runs had begun: at their
+    training defaults (off) they are left out, so those runs still resume.
     """
     plain = ModelDims()
     decisive = {k: v for k, v in asdict(opts).items()
@@ -332,6 +332,8 @@ def _recipe(opts: TrainOptions) -> str:
                 and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if not decisive["spectral"]["tonal_floor"]:
         del decisive["spectral"]["tonal_floor"]
+    if decisive["spectral"]["steady_over_subtraction"] is None:
+        del decisive["spectral"]["steady_over_subtraction"]
     if opts.init:
         decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)

@@ -166,6 +166,9 @@ def test_clean_folder_then_rerun_skips_and_changes_redo(inputs, tmp_path, random
     result = denoise(*base, "--over-subtraction", "2.0")
     assert result.exit_code == 0
     assert [f["status"] for f in _summary(out)["files"]] == ["cleaned"] * 3
+    report = json.loads((out / "a.wav.json").read_text())
+    assert report["noise_profile"]["over_subtraction"] == 2.0  # one alpha for every file, steady or not
+    assert report["settings"]["spectral"]["steady_over_subtraction"] is None
     result = denoise(*base, "--over-subtraction", "2.0")
     assert [f["status"] for f in _summary(out)["files"]] == ["skipped"] * 3
 

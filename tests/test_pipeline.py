@@ -20,7 +20,7 @@ from conftest import (
     voiced,
     write_audio,
 )
-from denoise_cli.config import CleanOptions, ModelOptions, SpectralOptions
+from denoise_cli.config import STEADY_SPREAD_DB, CleanOptions, ModelOptions, SpectralOptions
 from denoise_cli.metrics import si_sdr
 from denoise_cli.pipeline import clean_file
 from denoise_cli.weights import default_checkpoint_path
@@ -215,6 +215,39 @@ def test_report_of_a_file_without_speech(tmp_path, stereo_48k, clean_opts, model
     # noise floor: left noise RMS 0.03 plus the harmonics, right 0.02 plus half as much (~ -25 dBFS)
     x, _ = read_audio(stereo_48k["PCM_16"])
     assert report["noise_floor_dbfs"] == pytest.approx(10 * np.log10(np.mean(x.astype(np.float64) ** 2)), abs=1.0)
+
+
+def test_steady_noise_is_cleaned_at_the_steady_over_subtraction(tmp_path, noisy_speech, clean_opts, models):
+    """White noise spreads by about 1 dB over the pauses: the default chain uses alpha 6 there,
+    sample for sample as a fixed alpha 6, and a fixed alpha (--over-subtraction) overrides it."""
+    src, _, _ = noisy_speech
+    sp = clean_opts.spectral
+    auto = clean_file(src, tmp_path / "auto.wav", clean_opts, models)
+    assert auto["noise_profile"]["level_spread_db"] < STEADY_SPREAD_DB
+    assert auto["noise_profile"]["over_subtraction"] == sp.steady_over_subtraction == 6.0
+    fixed = {}
+    for alpha in (6.0, 10.0):
+        opts = replace(clean_opts, spectral=replace(sp, over_subtraction=alpha, steady_over_subtraction=None))
+        fixed[alpha] = clean_file(src, tmp_path / f"a{alpha:g}.wav", opts, models)
+        assert fixed[alpha]["noise_profile"]["over_subtraction"] == alpha
+    out = {name: read_audio(tmp_path / f"{name}.wav")[0] for name in ("auto", "a6", "a10")}
+    # samples, not bytes: libsndfile's PEAK chunk in float WAV holds the time it was written
+    assert np.array_equal(out["auto"], out["a6"])
+    assert np.abs(out["auto"] - out["a10"]).max() > 1e-3
+
+
+def test_noise_that_comes_and_goes_keeps_the_full_over_subtraction(tmp_path, speech_with_pauses, clean_opts,
+                                                                    models):
+    """The same speech with its noise switched 12 dB up and down every 0.25 s: alpha 10."""
+    clean, _ = speech_with_pauses
+    rng = np.random.default_rng(12)
+    level = np.where((np.arange(clean.size) // 4000) % 2 == 0, 1.0, 0.25)
+    noise = 0.02 * rng.standard_normal(clean.size) * level
+    src = write_audio(tmp_path / "in.wav", clean + noise, 16_000, "FLOAT")
+    report = clean_file(src, tmp_path / "out.wav", clean_opts, models)
+    assert report["noise_profile"]["source"] == "non-speech"
+    assert report["noise_profile"]["level_spread_db"] > STEADY_SPREAD_DB
+    assert report["noise_profile"]["over_subtraction"] == clean_opts.spectral.over_subtraction == 10.0
 
 
 def test_report_of_speech_with_pauses(tmp_path, noisy_speech, clean_opts, models, random_weights):

@@ -9,13 +9,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import snr_db, tone, voiced
-from denoise_cli.config import MODEL_N_BINS, MODEL_SAMPLE_RATE_HZ
+from denoise_cli.config import MODEL_N_BINS, MODEL_SAMPLE_RATE_HZ, STEADY_SPREAD_DB
 from denoise_cli.spectral import (
     MinimumStatistics,
     ModelBandMap,
     NoiseProfileAccumulator,
     StftGeometry,
     istft,
+    over_subtraction_for,
     overlap_add,
     recursive_smooth,
     smooth_over_frames,
@@ -136,6 +137,58 @@ def test_noise_profile_accumulator_is_the_mean_noise_frame_power():
     assert acc.result().shape == (2, geo.n_bins)
     assert np.allclose(acc.result(), expected, rtol=1e-5)
     assert acc.seconds == pytest.approx(is_noise.sum() * 0.01)
+
+
+def _noise_spread(x: np.ndarray, rate: int, edges=None) -> float | None:
+    """The accumulator's level spread of (channels, samples), fed in blocks of frames."""
+    geo = StftGeometry(rate)
+    power = np.abs(stft(x.astype(np.float32), geo)) ** 2
+    acc = NoiseProfileAccumulator(x.shape[0], geo)
+    edges = edges or [0, power.shape[1]]
+    for a, b in zip(edges[:-1], edges[1:]):
+        acc.add(power[:, a:b])
+    return acc.spread_db
+
+
+@pytest.mark.parametrize("rate", [16_000, 48_000])
+def test_level_spread_of_steady_noise_is_small_and_of_modulated_noise_large(rate):
+    """White noise: about 0.5 dB at 16 kHz (the band's ~60 bins average each frame's level);
+    the same noise switched between two levels 12 dB apart every 0.25 s: about 6 dB."""
+    rng = np.random.default_rng(rate)
+    white = 0.05 * rng.standard_normal((2, 4 * rate))
+    steady = _noise_spread(white, rate)
+    assert steady < 1.5 < STEADY_SPREAD_DB
+    level = np.where((np.arange(4 * rate) // (rate // 4)) % 2 == 0, 1.0, 10 ** (-12 / 20))
+    modulated = _noise_spread(white * level, rate)
+    assert 5.0 < modulated < 7.0 and modulated > STEADY_SPREAD_DB
+
+
+def test_level_spread_in_blocks_equals_whole_and_needs_two_frames():
+    rng = np.random.default_rng(5)
+    x = 0.05 * rng.standard_normal((1, 3 * 16_000)) * np.linspace(0.2, 1.0, 3 * 16_000)
+    whole = _noise_spread(x, 16_000)
+    assert whole == _noise_spread(x, 16_000, [0, 1, 2, 150, 151, 301])
+    assert whole == round(whole, 2) > 1.0  # a 14 dB ramp
+    assert NoiseProfileAccumulator(1, StftGeometry(16_000)).spread_db is None
+
+
+def test_level_spread_ignores_frames_that_are_not_noise():
+    geo = StftGeometry(16_000)
+    rng = np.random.default_rng(6)
+    power = rng.exponential(1.0, (1, 400, geo.n_bins)).astype(np.float32)
+    is_noise = np.arange(400) % 3 != 0
+    power[:, ~is_noise] *= 1000.0  # "speech" 30 dB louder than the noise, in the frames left out
+    acc = NoiseProfileAccumulator(1, geo)
+    acc.add(power, is_noise)
+    assert acc.spread_db < 1.5
+
+
+def test_over_subtraction_for_a_file():
+    assert over_subtraction_for(0.9, 10.0, 6.0) == 6.0
+    assert over_subtraction_for(STEADY_SPREAD_DB, 10.0, 6.0) == 10.0  # the threshold itself is not steady
+    assert over_subtraction_for(12.0, 10.0, 6.0) == 10.0
+    assert over_subtraction_for(None, 10.0, 6.0) == 10.0  # minimum statistics: no pauses to judge
+    assert over_subtraction_for(0.9, 10.0, None) == 10.0  # a fixed alpha for every file
 
 
 @pytest.mark.parametrize("splits", [[1], [7], [31, 32, 33], [1, 64, 100, 250]])

@@ -217,6 +217,7 @@ def test_options_added_later_stay_out_of_an_older_runs_recipe(data, tmp_path):
     assert json.loads(_recipe(replace(opts, noise_input=True)))["noise_input"] is True
     assert _recipe(replace(opts, mask_max=2.0)) != _recipe(opts)
     assert "tonal_floor" not in json.loads(_recipe(opts))["spectral"]  # training keeps one floor
+    assert "steady_over_subtraction" not in json.loads(_recipe(opts))["spectral"]  # and one alpha
 
 
 def test_init_from_a_model_of_another_shape_is_a_usage_error(data, tmp_path):
