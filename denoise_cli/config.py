@@ -51,10 +51,11 @@ CLICK_MEDIAN_FRAMES = 7
 
 # --- steadiness of the noise (the default over-subtraction per file) ---
 # The spread of the noise's level over the pause frames: the standard deviation, in dB, of
-# each pause frame's power summed over STEADY_BAND_HZ (the channels' mean power). Steady
-# noise (white, pink, fans, engines) spreads by 0.7-1.0 dB, wind, rain and distant traffic
-# by 1-3 dB, babble, music and birdsong by 3-40 dB (README "Steady noise"). Files below
-# STEADY_SPREAD_DB get SpectralOptions.steady_over_subtraction, the others over_subtraction.
+# each pause frame's power summed over STEADY_BAND_HZ (the channels' mean power). Measured
+# on the held-out and benchmark sets: white and pink noise 0.7-1.6 dB, engines 1.1-2.1,
+# wind, rain and night ambiences 1.6-3.8, babble 3.6-4.6, music 2.8-17, birds, animals and
+# drums 6-35 (README "Steady noise"). Files below STEADY_SPREAD_DB get
+# SpectralOptions.steady_over_subtraction, the others over_subtraction.
 STEADY_BAND_HZ = (300.0, 3400.0)
 STEADY_SPREAD_DB = 3.0
 

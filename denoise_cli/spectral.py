@@ -227,7 +227,8 @@ class NoiseProfileAccumulator:
     @property
     def spread_db(self) -> float | None:
         """Standard deviation over the frames of their noise level in STEADY_BAND_HZ, in dB,
-        rounded to 0.01 dB (so that blocks and whole files agree); None before two frames."""
+        rounded to 0.01 dB (blocks and whole files sum in another order; the rounding hides
+        that); None before two frames."""
         if self.count < 2:
             return None
         mean = self.level_sum / self.count
