@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -180,12 +181,12 @@ def clean(
         _err("error: give at least one INPUT and an OUTPUT_DIR")
         raise typer.Exit(EXIT_USAGE)
     *inputs, output_dir = paths
+    spectral = SpectralOptions(not no_spectral, floor=spectral_floor, tonal_floor=tonal_floor)
+    if over_subtraction is not None:  # one alpha for every file
+        spectral = replace(spectral, over_subtraction=over_subtraction, steady_over_subtraction=None)
     opts = CleanOptions(
         vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
-        spectral=(SpectralOptions(not no_spectral, floor=spectral_floor, tonal_floor=tonal_floor)
-                  if over_subtraction is None else
-                  SpectralOptions(not no_spectral, over_subtraction, spectral_floor, steady_over_subtraction=None,
-                                  tonal_floor=tonal_floor)),
+        spectral=spectral,
         model=ModelOptions(enabled=not no_dns, weights=str(weights) if weights else None,
                            precision=precision.value, link_channels=link_channels),
         attenuation_limit_db=atten_limit_db,

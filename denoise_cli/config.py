@@ -113,6 +113,13 @@ class SpectralOptions:
     guard_ms: int = 100
     tonal_floor: bool = True
 
+    def over_subtraction_for(self, spread_db: Optional[float]) -> float:
+        """The alpha for one file whose pause noise spreads by ``spread_db`` (None: no pause
+        profile): steady_over_subtraction below STEADY_SPREAD_DB, else over_subtraction."""
+        if spread_db is None or self.steady_over_subtraction is None or spread_db >= STEADY_SPREAD_DB:
+            return self.over_subtraction
+        return self.steady_over_subtraction
+
 
 @dataclass(frozen=True)
 class ModelOptions:

@@ -51,7 +51,6 @@ from .spectral import (
     NoiseProfileAccumulator,
     StftGeometry,
     db,
-    over_subtraction_for,
     overlap_add,
     smooth_over_frames,
     stft_frames,
@@ -226,8 +225,7 @@ class BlockCleaner:
         hop_ms = 1000.0 * geo.hop / inp.info.sample_rate_hz
         self.smooth_frames = round(opts.gain_smoothing_ms / hop_ms)  # frames averaged on each side
         sp = opts.spectral
-        self.over_subtraction = over_subtraction_for(noise.spread_db, sp.over_subtraction,
-                                                     sp.steady_over_subtraction)
+        self.over_subtraction = sp.over_subtraction_for(noise.spread_db)
         self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
                       if sp.tonal_floor else sp.floor)  # the subtraction floor: per bin, or one number
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
@@ -472,8 +470,7 @@ def file_report(src, dst, info, fmt, subtype, segments, noise, hum, geo, before,
         "speech_ratio": round(speech_samples / info.frames, 4),
         "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3),
                           "level_spread_db": noise.spread_db,
-                          "over_subtraction": (over_subtraction_for(noise.spread_db, opts.spectral.over_subtraction,
-                                                                    opts.spectral.steady_over_subtraction)
+                          "over_subtraction": (opts.spectral.over_subtraction_for(noise.spread_db)
                                                if opts.spectral.enabled else None)},
         "noise_floor_dbfs": round(noise.floor_dbfs(geo), 2),
         "hum": hum.to_dict() if hum is not None else None,

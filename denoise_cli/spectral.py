@@ -30,7 +30,6 @@ from .config import (
     MODEL_N_BINS,
     MODEL_N_FFT,
     STEADY_BAND_HZ,
-    STEADY_SPREAD_DB,
     TONAL_EXCESS_DB,
     TONAL_HALF_WIDTH_HZ,
     TONAL_MIN_FLOOR,
@@ -240,16 +239,6 @@ class NoiseProfileAccumulator:
 
     def result(self) -> np.ndarray:
         return (self.total / max(self.count, 1)).astype(np.float32)
-
-
-def over_subtraction_for(spread_db: float | None, over_subtraction: float,
-                         steady_over_subtraction: float | None) -> float:
-    """The alpha for one file: ``steady_over_subtraction`` where its noise is steady
-    (``spread_db`` below STEADY_SPREAD_DB), else ``over_subtraction``. ``spread_db`` None
-    (no pause profile) or ``steady_over_subtraction`` None: ``over_subtraction``."""
-    if spread_db is None or steady_over_subtraction is None or spread_db >= STEADY_SPREAD_DB:
-        return over_subtraction
-    return steady_over_subtraction
 
 
 SMOOTH_BLOCK_FRAMES = 32  # frames per matrix product in recursive_smooth

@@ -9,14 +9,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import snr_db, tone, voiced
-from denoise_cli.config import MODEL_N_BINS, MODEL_SAMPLE_RATE_HZ, STEADY_SPREAD_DB
+from denoise_cli.config import MODEL_N_BINS, MODEL_SAMPLE_RATE_HZ, STEADY_SPREAD_DB, SpectralOptions
 from denoise_cli.spectral import (
     MinimumStatistics,
     ModelBandMap,
     NoiseProfileAccumulator,
     StftGeometry,
     istft,
-    over_subtraction_for,
     overlap_add,
     recursive_smooth,
     smooth_over_frames,
@@ -184,11 +183,12 @@ def test_level_spread_ignores_frames_that_are_not_noise():
 
 
 def test_over_subtraction_for_a_file():
-    assert over_subtraction_for(0.9, 10.0, 6.0) == 6.0
-    assert over_subtraction_for(STEADY_SPREAD_DB, 10.0, 6.0) == 10.0  # the threshold itself is not steady
-    assert over_subtraction_for(12.0, 10.0, 6.0) == 10.0
-    assert over_subtraction_for(None, 10.0, 6.0) == 10.0  # minimum statistics: no pauses to judge
-    assert over_subtraction_for(0.9, 10.0, None) == 10.0  # a fixed alpha for every file
+    sp = SpectralOptions(over_subtraction=10.0, steady_over_subtraction=6.0)
+    assert sp.over_subtraction_for(0.9) == 6.0
+    assert sp.over_subtraction_for(STEADY_SPREAD_DB) == 10.0  # the threshold itself is not steady
+    assert sp.over_subtraction_for(12.0) == 10.0
+    assert sp.over_subtraction_for(None) == 10.0  # minimum statistics: no pauses to judge
+    assert SpectralOptions(over_subtraction=10.0, steady_over_subtraction=None).over_subtraction_for(0.9) == 10.0
 
 
 @pytest.mark.parametrize("splits", [[1], [7], [31, 32, 33], [1, 64, 100, 250]])
