@@ -336,10 +336,14 @@ class LevelMeter:
             self.counts[i] += sum(hi - lo for lo, hi in spans)
 
     def snr_db(self) -> Optional[float]:
+        """(speech - noise) / noise power in dB, rounded to 0.01; None without both kinds of
+        span, or when the segments are no louder than the pauses (no speech power to measure)."""
         if not self.counts.all():
             return None
         speech, noise = self.sums / self.counts
-        return round(float(db((max(speech - noise, 1e-20)) / max(noise, 1e-20))), 2)
+        if speech <= noise:
+            return None
+        return round(float(db((speech - noise) / max(noise, 1e-20))), 2)
 
 
 def _fade_envelope(segments: list[Segment], s0: int, s1: int, fade: int) -> np.ndarray:
