@@ -221,6 +221,21 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
     assert model.resolve_precision("auto", cpu) == "float32"
 
 
+@pytest.mark.parametrize("avx512_bf16, amx, native", [(False, False, False), (True, False, True),
+                                                      (False, True, True)])
+def test_native_bfloat16_needs_the_cpus_own_instructions(monkeypatch, avx512_bf16, amx, native):
+    import torch
+
+    from denoise_cli import model
+
+    # oneDNN says yes on any AVX512 core (it emulates bfloat16 there, slower than float32)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert model.native_bfloat16(torch.device("cpu")) is native
+    assert model.resolve_precision("auto", torch.device("cpu")) == ("bfloat16" if native else "float32")
+
+
 def test_a_noise_input_net_sees_each_channels_profile_the_same_in_blocks():
     torch.manual_seed(3)
     net = MaskNet(ModelDims(conv_channels=24, lstm_hidden=12, noise_input=True, mask_max=1.5)).eval()
