@@ -158,9 +158,8 @@ def native_bfloat16(device: torch.device) -> bool:
     # _is_mkldnn_bf16_supported: that is also true on plain AVX512 cores, where oneDNN
     # emulates bfloat16 and the model ran 2.9 times slower than in float32 (Xeon with
     # AVX512-VNNI only: 4.86 s against 1.65 s for a 10-minute file).
-    cpu = getattr(torch, "cpu", None)
     try:
-        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .audio import write_bytes_atomic
 from .errors import UsageError
+from .report import db_text
 
 PLOT_WIDTH_PX = 1200
 PLOT_HEIGHT_PX = 800
@@ -107,10 +108,6 @@ class PlotData:
     snr_after_db: float | None
 
 
-def _snr_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} dB"
-
-
 def render_plot(data: PlotData) -> bytes:
     """The picture as PNG bytes, PLOT_WIDTH_PX x PLOT_HEIGHT_PX."""
     from matplotlib.figure import Figure  # no pyplot: no backend switch, no global state, no display
@@ -150,8 +147,8 @@ def render_plot(data: PlotData) -> bytes:
     ax_noise.grid(alpha=0.3)
     fig.colorbar(image, cax=ax_bar, label="dB per bin (re full scale)")
     title = data.title.replace("$", r"\$")  # a '$' in a file name is not mathtext
-    fig.suptitle(f"{title}    estimated SNR {_snr_text(data.snr_before_db)} \u2192 "
-                 f"{_snr_text(data.snr_after_db)}", fontsize=13)
+    fig.suptitle(f"{title}    estimated SNR {db_text(data.snr_before_db)} \u2192 "
+                 f"{db_text(data.snr_after_db)}", fontsize=13)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=PLOT_DPI)
     return buffer.getvalue()

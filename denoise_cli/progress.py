@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
-from .report import FAILED, FileOutcome
+from .report import FAILED, FileOutcome, db_text
 
 
 class Progress:
@@ -51,7 +51,7 @@ class Progress:
                 r = outcome.report
                 snr = r["snr_estimate_db"]
                 text += (f"; {len(r['segments'])} segments, speech {r['speech_ratio']:.0%}, "
-                         f"noise from {r['noise_profile']['source']}, SNR {_db(snr['before'])} -> {_db(snr['after'])}")
+                         f"noise from {r['noise_profile']['source']}, SNR {db_text(snr['before'])} -> {db_text(snr['after'])}")
             self._line(text)
         if self.bar and outcome.status != "skipped":
             self.audio_s += outcome.duration_s
@@ -65,8 +65,3 @@ class Progress:
             self.bar.console.print(text, markup=False, highlight=False)
         else:
             print(text, file=self.stream, flush=True)
-
-
-def _db(value) -> str:
-    """A report's dB figure for a log line: "n/a" where the report has null."""
-    return "n/a" if value is None else f"{value} dB"

@@ -128,3 +128,8 @@ def shown(path: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in path):
         return repr(path)[1:-1]
     return path
+
+
+def db_text(value: Optional[float]) -> str:
+    """A report's dB figure for people (log lines, plot titles): "n/a" where the report has null."""
+    return "n/a" if value is None else f"{value:.1f} dB"

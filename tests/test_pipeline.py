@@ -268,22 +268,6 @@ def test_report_of_speech_with_pauses(tmp_path, noisy_speech, clean_opts, models
     assert report["snr_estimate_db"]["after"] > report["snr_estimate_db"]["before"]
 
 
-def test_level_meter_snr_and_when_it_cannot_say():
-    from denoise_cli.pipeline import LevelMeter
-
-    rng = np.random.default_rng(0)
-    block = np.concatenate([0.01 * rng.standard_normal(8000), 0.1 * rng.standard_normal(8000)])[None]
-    meter = LevelMeter()
-    meter.add(block, speech=[(8000, 16000)], noise=[(0, 8000)])
-    assert meter.snr_db() == pytest.approx(20.0, abs=0.3)  # (0.01 - 0.0001) / 0.0001 power
-    louder_pauses = LevelMeter()  # noise that drowns the speech: no speech power to measure
-    louder_pauses.add(block, speech=[(0, 8000)], noise=[(8000, 16000)])
-    assert louder_pauses.snr_db() is None  # not the -175 dB that a floored power ratio gave
-    no_pauses = LevelMeter()
-    no_pauses.add(block, speech=[(0, 16000)], noise=[])
-    assert no_pauses.snr_db() is None
-
-
 def test_report_of_continuous_speech_uses_minimum_statistics(tmp_path, speech_16k, clean_opts, models):
     """No pause at all (speech from the first to the last sample): minimum statistics."""
     rng = np.random.default_rng(5)

@@ -1,6 +1,7 @@
 """Silero VAD as we run it: batched over frames, equal to the frame-by-frame model."""
 
 import numpy as np
+import pytest
 
 
 
@@ -72,6 +73,22 @@ def test_level_meter_gives_the_snr_of_a_known_block():
     expected = 10 * np.log10(np.mean((speech + noise)[:, 10_000:30_000] ** 2) - 0.01) - 10 * np.log10(0.01)
     assert meter.snr_db() == round(float(expected), 2)
     assert abs(meter.snr_db() - 20.0) < 0.2
+
+
+def test_level_meter_says_nothing_without_speech_power_or_pauses():
+    from denoise_cli.pipeline import LevelMeter
+
+    rng = np.random.default_rng(0)
+    block = np.concatenate([0.1 * rng.standard_normal(8000), 0.01 * rng.standard_normal(8000)])[None]
+    louder_pauses = LevelMeter()  # noise that drowns the speech: no speech power to measure
+    louder_pauses.add(block, speech=[(8000, 16000)], noise=[(0, 8000)])
+    assert louder_pauses.snr_db() is None  # not the -175 dB that a floored power ratio gave
+    quieter_pauses = LevelMeter()  # the same block, roles swapped: a figure
+    quieter_pauses.add(block, speech=[(0, 8000)], noise=[(8000, 16000)])
+    assert quieter_pauses.snr_db() == pytest.approx(20.0, abs=0.3)
+    no_pauses = LevelMeter()
+    no_pauses.add(block, speech=[(0, 16000)], noise=[])
+    assert no_pauses.snr_db() is None
 
 
 def test_the_fft_spectrum_equals_silero_s_convolution():
