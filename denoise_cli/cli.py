@@ -296,6 +296,9 @@ def train(
                                          help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
     device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),
+    data_workers: int = typer.Option(0, min=0, help="Processes making batches ahead of the model (0: between "
+                                                    "steps, in the training process). The weights are the same "
+                                                    "either way."),
     init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning); "
                                                    "it may differ from the run in --mask-max alone."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
@@ -330,7 +333,7 @@ def train(
                         out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                         run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
-                        init=str(init) if init else None,
+                        data_workers=data_workers, init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                         # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor, steady_over_subtraction=None,

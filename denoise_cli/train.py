@@ -12,7 +12,10 @@ loss compares the masked magnitude with the clean one after power-law
 compression (|.|**0.3), which weights quiet speech fairly.
 
 Training is deterministic for a seed (each step draws from its own seeded
-generator) and resumable from ``run_dir/last.pt``.
+generator) and resumable from ``run_dir/last.pt``. Because a step's batch depends
+on the seed and the step alone, ``data_workers`` processes can make batches ahead
+of the model (a torch DataLoader) without changing a single draw: the weights are
+the same with or without them.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ from .weights import file_sha256, load_checkpoint, save_checkpoint
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0}  # options added after runs had begun: left out of a recipe at these values
+LATER_OPTIONS = {"babble_share": 0.0}
+# options that say where and how a run goes, not what it learns: left out of the recipe and the record
+RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")  # options added after runs had begun: left out of a recipe at these values
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class TrainOptions:
                                                 steady_over_subtraction=None, tonal_floor=False)
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
+    data_workers: int = 0  # processes making batches ahead of the model (0: in the training process)
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
     noise_input: bool = False  # the net also sees the noise profile (ModelDims.noise_input)
     mask_max: float = 1.0  # the mask's upper bound (ModelDims.mask_max)
@@ -204,6 +210,41 @@ class MixtureMaker:
         return x, y
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """Map-style view of the training batches: item i is step ``first + i``'s batch."""
+
+    def __init__(self, maker: MixtureMaker, seed: int, first: int, last: int):
+        self.maker, self.seed, self.first, self.last = maker, seed, first, last
+
+    def __len__(self) -> int:
+        return self.last - self.first
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.maker.batch((self.seed, 3, self.first + i))
+
+
+BATCHES_AHEAD = 4  # batches each data worker keeps ready
+
+
+def training_batches(maker: MixtureMaker, seed: int, first: int, last: int, workers: int,
+                     device: torch.device) -> torch.utils.data.DataLoader:
+    """The batches of steps ``first`` .. ``last - 1`` in order, as (batch, 161 or 322, frames) tensors.
+
+    workers: 0 makes each batch in this process before its step; more start that
+    many worker processes (forked where the platform can, so they share the loaded
+    audio) that make batches ahead while the model trains. Either way a batch is
+    the one its seed and step decide.
+    """
+    import multiprocessing
+
+    ahead = {}
+    if workers:
+        ahead = {"prefetch_factor": BATCHES_AHEAD,
+                 "multiprocessing_context": "fork" if "fork" in multiprocessing.get_all_start_methods() else None}
+    return torch.utils.data.DataLoader(StepBatches(maker, seed, first, last), batch_size=None, shuffle=False,
+                                       num_workers=workers, pin_memory=device.type == "cuda", **ahead)
+
+
 def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tensor,
               under_weight: float = 1.0) -> torch.Tensor:
     """MSE between compressed masked and clean magnitudes.
@@ -266,9 +307,9 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
              for i in range(max(1, opts.valid_examples // opts.batch_size))]
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
-    while step < opts.steps:
+    for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
         model.train()
-        x, y = (t.to(device) for t in maker.batch((opts.seed, 3, step)))
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         loss = mask_loss(model(x), x, y, opts.under_weight)
         optimizer.zero_grad()
         loss.backward()
@@ -291,7 +332,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
                         "history": json.dumps(history), "recipe": recipe}, resume.with_suffix(".tmp"))
             os.replace(resume.with_suffix(".tmp"), resume)
     model.to("cpu")
-    record = {"options": {k: v for k, v in asdict(opts).items() if k not in ("out", "run_dir", "device")},
+    record = {"options": {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
               "noise_recordings": len(noises),
               "init_sha256": file_sha256(opts.init) if opts.init else None, "history": history[-1:] if history else [],
@@ -327,7 +368,7 @@ def _recipe(opts: TrainOptions) -> str:
     """
     plain = ModelDims()
     decisive = {k: v for k, v in asdict(opts).items()
-                if k not in ("out", "run_dir", "log_every", "checkpoint_every", "device")
+                if k not in RUN_ONLY
                 and not (k in VARIANTS and v == getattr(plain, k))
                 and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if not decisive["spectral"]["tonal_floor"]:

@@ -99,6 +99,26 @@ def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path):
     assert _same(_state(tmp_path / "whole.pt"), _state(tmp_path / "resumed.pt"))
 
 
+def test_data_workers_make_the_same_batches_and_the_same_weights(data, tmp_path):
+    """Batches made ahead in worker processes are the ones the step's seed decides, in step order;
+    a run with workers ends with the in-process run's weights and resumes the same run dir."""
+    from denoise_cli.train import _recipe, training_batches
+
+    opts = _opts(data, tmp_path, "inproc", steps=4)
+    maker = MixtureMaker(load_folder(data / "speech", True), load_folder(data / "noise", False), opts)
+    ahead = list(training_batches(maker, 0, 2, 6, 2, torch.device("cpu")))
+    assert len(ahead) == 4
+    for step, (x, y) in zip(range(2, 6), ahead):
+        want_x, want_y = maker.batch((0, 3, step))
+        assert torch.equal(x, want_x) and torch.equal(y, want_y)
+    train(opts, log=lambda m: None)
+    with_workers = replace(_opts(data, tmp_path, "workers", steps=4), data_workers=2)
+    train(with_workers, log=lambda m: None)
+    assert _same(_state(tmp_path / "inproc.pt"), _state(tmp_path / "workers.pt"))
+    assert _recipe(with_workers) == _recipe(replace(with_workers, data_workers=0))
+    assert "data_workers" not in load_checkpoint(tmp_path / "workers.pt").training["options"]
+
+
 def test_a_finished_run_dir_does_not_train_again(data, tmp_path):
     opts = _opts(data, tmp_path, "done", steps=2)
     train(opts, log=lambda m: None)
