@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 evaluate clean-out bench bench-short bench-long
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 evaluate clean-out bench bench-short bench-long bench-train
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -200,4 +200,8 @@ bench-short:
 
 bench-long:
 	$(PY) scripts/bench.py --long --json docs/bench-long.json
+
+# Training speed (seconds per step, with and without --data-workers); a few minutes on 2 cores
+bench-train:
+	$(PY) scripts/bench_train.py --json docs/bench-train.json
 include mk/compare.mk

@@ -296,9 +296,11 @@ def train(
                                          help="Spectral floor of the training front end."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
     device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),
-    data_workers: int = typer.Option(0, min=0, help="Processes making batches ahead of the model (0: between "
-                                                    "steps, in the training process). The weights are the same "
-                                                    "either way."),
+    data_workers: Optional[int] = typer.Option(
+        None, min=0, show_default=False,
+        help="Processes making batches ahead of the model (0: between steps, in the training process). "
+             "Default: 0 on the CPU; with cuda one per core but one, at most 8. The weights are the same "
+             "either way."),
     init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning); "
                                                    "it may differ from the run in --mask-max alone."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
@@ -318,7 +320,7 @@ def train(
     import torch
 
     from .augment import AugmentOptions
-    from .train import TrainOptions
+    from .train import TrainOptions, default_data_workers
     from .train import train as run_training
 
     from .batch import resolve_device
@@ -333,7 +335,8 @@ def train(
                         out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                         run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                         lr=lr, seed=seed, under_weight=under_weight, device=device_name,
-                        data_workers=data_workers, init=str(init) if init else None,
+                        data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
+                        else data_workers, init=str(init) if init else None,
                         augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                         # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                         spectral=SpectralOptions(True, over_subtraction, spectral_floor, steady_over_subtraction=None,

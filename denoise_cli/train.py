@@ -224,6 +224,18 @@ class StepBatches(torch.utils.data.Dataset):
 
 
 BATCHES_AHEAD = 4  # batches each data worker keeps ready
+MAX_AUTO_DATA_WORKERS = 8
+
+
+def default_data_workers(device: str, cores: int) -> int:
+    """How many batch-making processes a run gets when not told.
+
+    On the CPU none: the model's threads already use every core, and on 2 cores a
+    worker beside them did not speed a step up (README). With a GPU the model's step
+    is short and the batches, made on the CPU, would keep it waiting: one worker per
+    core but the training process's own, at most MAX_AUTO_DATA_WORKERS.
+    """
+    return 0 if device == "cpu" else max(1, min(MAX_AUTO_DATA_WORKERS, cores - 1))
 
 
 def training_batches(maker: MixtureMaker, seed: int, first: int, last: int, workers: int,

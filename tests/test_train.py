@@ -119,6 +119,22 @@ def test_data_workers_make_the_same_batches_and_the_same_weights(data, tmp_path)
     assert "data_workers" not in load_checkpoint(tmp_path / "workers.pt").training["options"]
 
 
+def test_data_workers_by_default_only_feed_a_gpu(data, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+    from denoise_cli.train import default_data_workers
+
+    assert [default_data_workers("cpu", n) for n in (1, 2, 16)] == [0, 0, 0]
+    assert [default_data_workers("cuda", n) for n in (1, 2, 4, 16)] == [1, 1, 3, 8]
+    seen = []
+    monkeypatch.setattr("denoise_cli.train.train", lambda opts, log: seen.append(opts.data_workers) or "0" * 64)
+    args = ["train", "--speech-dir", str(data / "speech"), "--out", str(tmp_path / "x.pt"), "--device", "cpu"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, args + ["--data-workers", "3"]).exit_code == 0
+    assert seen == [0, 3]
+
+
 def test_a_finished_run_dir_does_not_train_again(data, tmp_path):
     opts = _opts(data, tmp_path, "done", steps=2)
     train(opts, log=lambda m: None)
