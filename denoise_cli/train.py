@@ -46,9 +46,9 @@ from .weights import file_sha256, load_checkpoint, save_checkpoint
 COMPRESS = 0.3  # power-law compression of magnitudes in the loss
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0}
+LATER_OPTIONS = {"babble_share": 0.0}  # options added after runs had begun: left out of a recipe at these values
 # options that say where and how a run goes, not what it learns: left out of the recipe and the record
-RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")  # options added after runs had begun: left out of a recipe at these values
+RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")
 
 
 @dataclass(frozen=True)
