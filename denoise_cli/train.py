@@ -274,6 +274,23 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
     return torch.mean(err)
 
 
+GRAD_CLIP_NORM = 5.0
+
+
+def optimise_step(model: MaskNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                  under_weight: float) -> float:
+    """One training step on a batch (x: model input, y: clean magnitudes, both on the model's
+    device): the masked loss, its gradients clipped to GRAD_CLIP_NORM, one optimiser step.
+    Returns the loss before the step (waiting for the device)."""
+    model.train()
+    loss = mask_loss(model(x), x, y, under_weight)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
+    optimizer.step()
+    return loss.item()
+
+
 def _set_normalisation(model: MaskNet, maker: MixtureMaker, seed: int) -> None:
     x, _ = maker.batch((seed, 1))
     logp = torch.log10(x[:, : model.dims.n_bins].square() + 1e-10)  # (batch, bins, frames)
@@ -320,16 +337,10 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
     for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
-        model.train()
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        loss = mask_loss(model(x), x, y, opts.under_weight)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
+        running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
         schedule.step()
         step += 1
-        running.append(loss.item())
         if step % opts.log_every == 0 or step == opts.steps:
             v = validate(model, valid)
             seconds = elapsed_before + time.time() - started

@@ -31,15 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def link_speech(folder: Path) -> None:
+    """folder/speech/NAME/FILE: each reference recording as one speaker."""
+    for path in sorted((ROOT / "sample_audio" / ".reference").iterdir()):
+        (folder / "speech" / path.stem).mkdir(parents=True)
+        (folder / "speech" / path.stem / path.name).symlink_to(path)
+
+
 def _options(folder: Path, steps: int, device: str, workers: int):
     from denoise_cli.train import TrainOptions
 
-    speech = folder / "speech"
-    if not speech.exists():
-        for path in sorted((ROOT / "sample_audio" / ".reference").iterdir()):
-            (speech / path.stem).mkdir(parents=True)
-            (speech / path.stem / path.name).symlink_to(path)
-    return TrainOptions(speech_dir=str(speech), noise_dir=None, out=str(folder / "out.pt"),
+    return TrainOptions(speech_dir=str(folder / "speech"), noise_dir=None, out=str(folder / "out.pt"),
                         run_dir=str(folder / f"run_{device}_{workers}_{os.getpid()}"), steps=2 * steps,
                         log_every=steps, checkpoint_every=10**9, valid_examples=32, noise_input=True,
                         mask_max=2.0, babble_share=0.15, under_weight=1.5, device=device, data_workers=workers)
@@ -63,7 +65,7 @@ def split(folder: Path, steps: int, device: str, threads: int) -> dict:
     import torch
 
     from denoise_cli.model import MaskNet
-    from denoise_cli.train import MixtureMaker, load_folder, mask_loss
+    from denoise_cli.train import MixtureMaker, load_folder, optimise_step
 
     torch.set_num_threads(threads)
     opts = _options(folder, steps, device, 0)
@@ -75,12 +77,7 @@ def split(folder: Path, steps: int, device: str, threads: int) -> dict:
         t0 = time.perf_counter()
         x, y = maker.batch((0, 3, step))
         t1 = time.perf_counter()
-        x, y = x.to(device), y.to(device)
-        loss = mask_loss(model(x), x, y, opts.under_weight)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss.item()  # waits for the device
+        optimise_step(model, optimizer, x.to(device), y.to(device), opts.under_weight)
         if step >= 2:
             make, step_s = make + t1 - t0, step_s + time.perf_counter() - t1
     return {"make_batch_s": round(make / steps, 3), "model_step_s": round(step_s / steps, 3)}
@@ -97,7 +94,8 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # a child: one setting
-        print(json.dumps(seconds_per_step(args.folder, *args.one[:1], args.device, *args.one[1:])))
+        steps, threads, workers = args.one
+        print(json.dumps(seconds_per_step(args.folder, steps, args.device, threads, workers)))
         return
     cores = len(os.sched_getaffinity(0))
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, cores})
@@ -105,7 +103,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _options(folder, args.steps, args.device, 0)  # links the speech once
+        link_speech(folder)
         for t in threads:
             for w in workers:
                 out = subprocess.run([sys.executable, __file__, "--device", args.device, "--folder", str(folder),
