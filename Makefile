@@ -172,11 +172,11 @@ train-v12: data
 train-v12c: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --seed 12 --under-weight 1.5 --out runs/dns-v12c.pt --run-dir runs/dns-v12c
 
-# v13: v6's run from scratch (12000 steps, seed 13, alpha 6, mask up to 2) with v12's changes:
-# the seventeen voices, the loss's weight on removed speech at 1.5, and babble in 15 % of
-# examples from the start; two threads (about 5 hours alone on this 2-core machine). Long:
-# rerun to resume from runs/dns-v13/last.pt; scripts/export_run.py runs/dns-v13 OUT.pt scores
-# it while it trains.
+# v13, which lost to v12 on the held-out set (README: "Runs that lost"): v6's run from scratch
+# (12000 steps, seed 13, alpha 6, mask up to 2) with v12's changes: the seventeen voices, the
+# loss's weight on removed speech at 1.5, and babble in 15 % of examples from the start; two
+# threads (about 7 hours on this 2-core machine). Long: rerun to resume from
+# runs/dns-v13/last.pt; scripts/export_run.py runs/dns-v13 OUT.pt scores it while it trains.
 train-v13: data
 	$(DENOISE) train $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --out runs/dns-v13.pt --run-dir runs/dns-v13
 
