@@ -315,6 +315,9 @@ def train(
     babble_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                        help="Share of examples whose noise is babble: 3-8 other training "
                                             "speakers at once, made on the fly."),
+    conv_channels: int = typer.Option(256, min=1, help="Channels of the first convolution (the net's size)."),
+    lstm_hidden: int = typer.Option(128, min=1, help="Hidden units of each direction of the BiLSTM."),
+    kernel_size: int = typer.Option(5, min=1, help="Frames each convolution spans (odd)."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch
@@ -328,20 +331,21 @@ def train(
     torch.set_num_threads(threads or _default_jobs())
     try:
         device_name = resolve_device(device.value)
+        opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
+                            out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
+                            run_dir=str(run_dir), steps=steps, batch_size=batch_size,
+                            lr=lr, seed=seed, under_weight=under_weight, device=device_name,
+                            data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
+                            else data_workers, init=str(init) if init else None,
+                            augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
+                            # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
+                            spectral=SpectralOptions(True, over_subtraction, spectral_floor,
+                                                     steady_over_subtraction=None, tonal_floor=False),
+                            noise_input=noise_input, mask_max=mask_max, babble_share=babble_share,
+                            conv_channels=conv_channels, lstm_hidden=lstm_hidden, kernel_size=kernel_size)
     except UsageError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
-    opts = TrainOptions(speech_dir=str(speech_dir), noise_dir=str(noise_dir) if noise_dir else None,
-                        out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
-                        run_dir=str(run_dir), steps=steps, batch_size=batch_size,
-                        lr=lr, seed=seed, under_weight=under_weight, device=device_name,
-                        data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
-                        else data_workers, init=str(init) if init else None,
-                        augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
-                        # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
-                        spectral=SpectralOptions(True, over_subtraction, spectral_floor, steady_over_subtraction=None,
-                                                 tonal_floor=False),
-                        noise_input=noise_input, mask_max=mask_max, babble_share=babble_share)
     try:
         sha = run_training(opts, log=lambda m: typer.echo(m, err=True))
     except DenoiseError as exc:

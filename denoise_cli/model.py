@@ -32,6 +32,7 @@ from .config import EPS, MODEL_N_BINS
 
 
 VARIANTS = ("noise_input", "mask_max")  # ModelDims fields added after the first checkpoints
+SIZES = ("conv_channels", "lstm_hidden", "kernel_size")  # ModelDims fields a training run may set
 
 
 @dataclass(frozen=True)

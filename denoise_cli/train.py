@@ -38,7 +38,7 @@ from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
 from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
-from .model import VARIANTS, MaskNet, ModelDims
+from .model import SIZES, VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
 from .weights import file_sha256, load_checkpoint, save_checkpoint
@@ -84,9 +84,16 @@ class TrainOptions:
     init: Optional[str] = None  # start from this checkpoint's weights (and its normalisation)
     noise_input: bool = False  # the net also sees the noise profile (ModelDims.noise_input)
     mask_max: float = 1.0  # the mask's upper bound (ModelDims.mask_max)
+    conv_channels: int = ModelDims.conv_channels  # the net's size (ModelDims; SIZES)
+    lstm_hidden: int = ModelDims.lstm_hidden
+    kernel_size: int = ModelDims.kernel_size  # odd, so the convolutions keep the frame count
+
+    def __post_init__(self):
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise UsageError(f"kernel size {self.kernel_size}: must be odd (1, 3, 5, ...)")
 
     def dims(self) -> ModelDims:
-        return ModelDims(**{k: getattr(self, k) for k in VARIANTS})
+        return ModelDims(**{k: getattr(self, k) for k in VARIANTS + SIZES})
 
 
 def load_folder(folder: str | os.PathLike, by_subfolder: bool,
@@ -385,14 +392,14 @@ def start_from(model: MaskNet, start: MaskNet, name: str, log: Callable[[str], N
 def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against.
 
-    The model variants, ``LATER_OPTIONS`` and the spectral options' ``tonal_floor``
-    and ``steady_over_subtraction`` were added after runs had begun: at their
-    training defaults (off) they are left out, so those runs still resume.
+    The model variants and sizes, ``LATER_OPTIONS`` and the spectral options'
+    ``tonal_floor`` and ``steady_over_subtraction`` were added after runs had begun:
+    at their defaults they are left out, so those runs still resume.
     """
     plain = ModelDims()
     decisive = {k: v for k, v in asdict(opts).items()
                 if k not in RUN_ONLY
-                and not (k in VARIANTS and v == getattr(plain, k))
+                and not (k in VARIANTS + SIZES and v == getattr(plain, k))
                 and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if not decisive["spectral"]["tonal_floor"]:
         del decisive["spectral"]["tonal_floor"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from denoise_cli.model import VARIANTS, MaskNet, ModelDims
+from denoise_cli.model import SIZES, VARIANTS, MaskNet, ModelDims
 from denoise_cli.weights import save_checkpoint
 
 
@@ -25,7 +25,7 @@ def main() -> None:
     args = ap.parse_args()
     state = torch.load(args.run_dir / "last.pt", map_location="cpu", weights_only=True)
     recipe = json.loads(state["recipe"])
-    model = MaskNet(ModelDims(**{k: recipe[k] for k in VARIANTS if k in recipe}))
+    model = MaskNet(ModelDims(**{k: recipe[k] for k in VARIANTS + SIZES if k in recipe}))
     model.load_state_dict(state["model"])
     history = json.loads(state["history"])
     sha = save_checkpoint(model, args.out, training={"options": recipe,

@@ -336,3 +336,45 @@ def test_babble_share_changes_the_noise_and_stays_out_of_an_older_runs_recipe(da
     assert not torch.equal(plain[0], babble[0])
     assert "babble_share" not in json.loads(_recipe(opts))
     assert json.loads(_recipe(replace(opts, babble_share=0.2)))["babble_share"] == 0.2
+
+
+def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monkeypatch):
+    """--conv-channels/--lstm-hidden/--kernel-size: the checkpoint carries them and the pipeline runs it;
+    at their defaults they stay out of the recipe (older runs resume); an even kernel is refused."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from conftest import read_audio
+    from denoise_cli.cli import app
+    from denoise_cli.config import CleanOptions, ModelOptions
+    from denoise_cli.pipeline import clean_file, load_models
+    from denoise_cli.train import _recipe
+
+    opts = replace(_opts(data, tmp_path, "small", steps=2), noise_input=True, mask_max=2.0,
+                   conv_channels=16, lstm_hidden=8, kernel_size=3)
+    train(opts, log=lambda m: None)
+    net = load_checkpoint(tmp_path / "small.pt").model
+    assert (net.dims.conv_channels, net.dims.lstm_hidden, net.dims.kernel_size) == (16, 8, 3)
+    assert net.conv_in.weight.shape == (16, 322, 3) and net.lstm.hidden_size == 8
+    assert net.conv_out.weight.shape == (161, 16, 3)
+    x = np.stack([voiced(2.0, 16_000)]) + 0.05 * np.random.default_rng(3).standard_normal((1, 32_000))
+    src = write_audio(tmp_path / "in.wav", x, 16_000, "FLOAT")
+    clean = CleanOptions(model=ModelOptions(weights=str(tmp_path / "small.pt"), precision="float32"))
+    report = clean_file(src, tmp_path / "out.wav", clean, load_models(clean, torch.device("cpu")))
+    out, _ = read_audio(tmp_path / "out.wav")
+    assert out.shape == x.shape and np.isfinite(out).all() and report["checkpoint"] is not None
+
+    plain = json.loads(_recipe(_opts(data, tmp_path, "p")))
+    assert not {"conv_channels", "lstm_hidden", "kernel_size"} & plain.keys()
+    assert json.loads(_recipe(opts))["conv_channels"] == 16
+    with pytest.raises(UsageError, match="kernel size 4: must be odd"):
+        replace(opts, kernel_size=4)
+
+    seen = []
+    monkeypatch.setattr("denoise_cli.train.train", lambda o, log: seen.append(o.dims()) or "0" * 64)
+    args = ["train", "--speech-dir", str(data / "speech"), "--out", str(tmp_path / "x.pt")]
+    r = CliRunner().invoke(app, args + ["--conv-channels", "64", "--lstm-hidden", "32", "--kernel-size", "3"])
+    assert r.exit_code == 0 and (seen[0].conv_channels, seen[0].lstm_hidden, seen[0].kernel_size) == (64, 32, 3)
+    r = CliRunner().invoke(app, args + ["--kernel-size", "4"])
+    assert r.exit_code == 2 and "error: kernel size 4: must be odd" in r.output and len(seen) == 1
