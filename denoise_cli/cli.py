@@ -17,8 +17,8 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .config import (STEADY_SPREAD_DB, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions,
-                     SpectralOptions, VadOptions)
+from .config import (NET_CONV_CHANNELS, NET_KERNEL_FRAMES, NET_LSTM_HIDDEN, STEADY_SPREAD_DB, TRAIN_FLOOR,
+                     TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions)
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -315,9 +315,10 @@ def train(
     babble_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                        help="Share of examples whose noise is babble: 3-8 other training "
                                             "speakers at once, made on the fly."),
-    conv_channels: int = typer.Option(256, min=1, help="Channels of the first convolution (the net's size)."),
-    lstm_hidden: int = typer.Option(128, min=1, help="Hidden units of each direction of the BiLSTM."),
-    kernel_size: int = typer.Option(5, min=1, help="Frames each convolution spans (odd)."),
+    conv_channels: int = typer.Option(NET_CONV_CHANNELS, min=1,
+                                      help="Channels of the first convolution (the net's size)."),
+    lstm_hidden: int = typer.Option(NET_LSTM_HIDDEN, min=1, help="Hidden units of each direction of the BiLSTM."),
+    kernel_size: int = typer.Option(NET_KERNEL_FRAMES, min=1, help="Frames each convolution spans (odd)."),
 ):
     """Train the mask model on mixtures passed through the pipeline's front end."""
     import torch

@@ -19,6 +19,10 @@ MODEL_BIN_HZ = 1000 / WINDOW_MS  # 50 Hz spacing of the model's frequency bins
 MODEL_N_BINS = 161  # 0 .. 8 kHz in 50 Hz steps
 MODEL_N_FFT = 320  # 20 ms at 16 kHz
 UPPER_BAND_REF_HZ = (4_000.0, 8_000.0)  # model gains here drive the band above 8 kHz
+# the mask net's default size (model.ModelDims; a checkpoint carries its own)
+NET_CONV_CHANNELS = 256  # output channels of the first convolution
+NET_LSTM_HIDDEN = 128  # hidden units of each direction of the BiLSTM
+NET_KERNEL_FRAMES = 5  # frames each convolution spans (odd)
 
 # --- VAD -----------------------------------------------------------------------
 VAD_SAMPLE_RATE_HZ = 16_000

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import EPS, MODEL_N_BINS
+from .config import EPS, MODEL_N_BINS, NET_CONV_CHANNELS, NET_KERNEL_FRAMES, NET_LSTM_HIDDEN
 
 
 VARIANTS = ("noise_input", "mask_max")  # ModelDims fields added after the first checkpoints
@@ -40,9 +40,9 @@ class ModelDims:
     """Architecture dimensions, saved in every checkpoint."""
 
     n_bins: int = MODEL_N_BINS
-    conv_channels: int = 256
-    lstm_hidden: int = 128
-    kernel_size: int = 5
+    conv_channels: int = NET_CONV_CHANNELS
+    lstm_hidden: int = NET_LSTM_HIDDEN
+    kernel_size: int = NET_KERNEL_FRAMES
     noise_input: bool = False  # the noise profile as 161 more input channels
     mask_max: float = 1.0  # the mask's upper bound (mask_max * sigmoid)
 
