@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from denoise_cli.config import HOP_MS, MODEL_N_BINS  # noqa: E402
 from denoise_cli.model import MaskNet, ModelDims  # noqa: E402
 
 CHUNKS, CHUNK_FRAMES = 32, 400  # the pipeline's model batch: 4 s chunks at a 10 ms hop
-SIZES = ({}, {"kernel_size": 3}, {"conv_channels": 128}, {"lstm_hidden": 96},
+TIMED_SIZES = ({}, {"kernel_size": 3}, {"conv_channels": 128}, {"lstm_hidden": 96},
          {"conv_channels": 192, "lstm_hidden": 96}, {"conv_channels": 128, "lstm_hidden": 96, "kernel_size": 3})
 
 
@@ -32,10 +33,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(CHUNKS, 322, CHUNK_FRAMES, generator=gen) + 0.01
-    x[:, 161:] = x[:, 161:, :1]  # the noise profile: the same in every frame, as the pipeline gives it
-    audio_s = CHUNKS * CHUNK_FRAMES / 100
-    for size in SIZES:
+    x = torch.rand(CHUNKS, 2 * MODEL_N_BINS, CHUNK_FRAMES, generator=gen) + 0.01
+    x[:, MODEL_N_BINS:] = x[:, MODEL_N_BINS:, :1]  # the noise profile: the same in every frame, as the pipeline gives it
+    audio_s = CHUNKS * CHUNK_FRAMES * HOP_MS / 1000
+    for size in TIMED_SIZES:
         net = MaskNet(ModelDims(noise_input=True, mask_max=2.0, **size)).eval()
         params = sum(p.numel() for p in net.parameters())
         times = []

@@ -363,7 +363,8 @@ def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monke
     clean = CleanOptions(model=ModelOptions(weights=str(tmp_path / "small.pt"), precision="float32"))
     report = clean_file(src, tmp_path / "out.wav", clean, load_models(clean, torch.device("cpu")))
     out, _ = read_audio(tmp_path / "out.wav")
-    assert out.shape == x.shape and np.isfinite(out).all() and report["checkpoint"] is not None
+    assert out.shape == x.shape and np.isfinite(out).all()
+    assert report["checkpoint"]["sha256"] == file_sha256(tmp_path / "small.pt")  # this net cleaned it
 
     plain = json.loads(_recipe(_opts(data, tmp_path, "p")))
     assert not {"conv_channels", "lstm_hidden", "kernel_size"} & plain.keys()
