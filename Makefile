@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s evaluate clean-out bench bench-short bench-long bench-train
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -211,4 +211,14 @@ bench-long:
 # Training speed (seconds per step, with and without --data-workers); a few minutes on 2 cores
 bench-train:
 	$(PY) scripts/bench_train.py --json docs/bench-train.json
+
+# On a machine with an NVIDIA GPU: make bench-short's files with --device cuda rows, held to two
+# cores and on every core, and training steps on the GPU; then the GPU section of
+# docs/benchmarks.md (scripts/gpu_section.py). About 8 minutes.
+bench-gpu:
+	@$(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())" || { echo "make bench-gpu: torch sees no CUDA device" >&2; exit 1; }
+	taskset -c 0,1 $(PY) scripts/bench.py --json docs/bench-gpu-2cores.json
+	$(PY) scripts/bench.py --json docs/bench-gpu.json
+	$(PY) scripts/bench_train.py --device cuda --threads 1 --workers 0,4,8 --json docs/bench-train-cuda.json
+	$(PY) scripts/gpu_section.py docs/benchmarks.md
 include mk/compare.mk

@@ -37,6 +37,7 @@ from scipy.signal import resample_poly
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from denoise_cli.noises import pink  # noqa: E402
+from machine import cpu_model  # noqa: E402  (scripts/machine.py)
 
 BENCH = ROOT / "bench"
 BLOCK_S = 60  # seconds generated and written at a time, so long files never sit in memory
@@ -147,17 +148,18 @@ def run(inputs: list[Path], out: Path, jobs: int, device: str = "cpu") -> dict:
             "peak_rss_mb": round(peak_mb, 1)}
 
 
-def startup_s(jobs: int) -> float:
+def startup_s(jobs: int, device: str = "cpu") -> float:
     """Median wall seconds of `denoise clean` on one 1-second 16 kHz file: the fixed cost of a run.
 
-    With ``jobs`` > 1 the file is given twice (two workers start, as in a real run).
+    With ``jobs`` > 1 the file is given twice (two workers start, as in a real run); on
+    ``device`` "cuda" the cost includes starting CUDA and moving the model to the GPU.
     """
     folder = BENCH / "in" / "startup"
     folder.mkdir(parents=True, exist_ok=True)
     files = [folder / f"startup_{i}.flac" for i in range(min(jobs, 2))]
     for i, path in enumerate(files):
         make_file(path, 16_000, 1, 1, seed=i)
-    walls = sorted(run(files, BENCH / "out" / "startup", jobs)["wall_s"] for _ in range(STARTUP_RUNS))
+    walls = sorted(run(files, BENCH / "out" / "startup", jobs, device)["wall_s"] for _ in range(STARTUP_RUNS))
     return walls[len(walls) // 2]
 
 
@@ -199,11 +201,12 @@ def peer_rows(name: str, files: list[Path], audio_s: float, peers_python: str) -
     return rows
 
 
-def _has_cuda() -> bool:
-    """Whether our interpreter's torch sees a GPU (asked in a child: this script stays torch-free)."""
+def gpu_name() -> str | None:
+    """The GPU our interpreter's torch sees, or None (asked in a child: this script stays torch-free)."""
     probe = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c",
-                            "import torch; print(torch.cuda.is_available())"], capture_output=True, text=True)
-    return probe.stdout.strip() == "True"
+                            "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"],
+                           capture_output=True, text=True)
+    return probe.stdout.strip() or None
 
 
 def main() -> None:
@@ -213,14 +216,16 @@ def main() -> None:
     parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
-    gpu = _has_cuda()
-    print("GPU: " + ("CUDA rows run with --device cuda (threads sharing one model)" if gpu
+    gpu = gpu_name()
+    print("GPU: " + (f"{gpu}; CUDA rows run with --device cuda (threads sharing one model)" if gpu
                      else "none on this machine (CPU rows only)"), flush=True)
-    results = []
-    startup = {jobs: startup_s(jobs) for jobs in sorted({1, cores})}
-    results.append({"startup_s": {str(k): v for k, v in startup.items()}})
+    results = [{"machine": {"cpu": cpu_model(), "cores": cores, "gpu": gpu}}]
+    starts = [(jobs, "cpu") for jobs in sorted({1, cores})] + ([(cores, "cuda")] if gpu else [])
+    startup = {start: startup_s(*start) for start in starts}
+    # keys "1" and "2" (jobs, CPU) as before; "cuda 2" for the GPU's
+    results.append({"startup_s": {(str(j) if d == "cpu" else f"{d} {j}"): v for (j, d), v in startup.items()}})
     print("start-up (1-second file, median of %d): " % STARTUP_RUNS
-          + ", ".join(f"jobs {k} {v:.2f} s" for k, v in startup.items()), flush=True)
+          + ", ".join(f"{d} jobs {j} {v:.2f} s" for (j, d), v in startup.items()), flush=True)
     for name, rate, channels, seconds, copies in SETS["long" if args.long else "default"]:
         folder = BENCH / "in" / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -231,13 +236,12 @@ def main() -> None:
         runs += [(cores, "cuda")] if gpu else []
         for jobs, device in runs:
             row = {"set": name, "files": copies, **run(files, BENCH / "out" / name, jobs, device)}
-            if device == "cpu":
-                # below zero when the start-up run was slower than this one: a noisy machine
-                row["work_real_time_factor"] = round((row["wall_s"] - startup[jobs]) / row["audio_s"], 5)
+            # below zero when the start-up run was slower than this one: a noisy machine
+            row["work_real_time_factor"] = round((row["wall_s"] - startup[jobs, device]) / row["audio_s"], 5)
             results.append(row)
             print(f"{name:18s} files {copies}  {device:4s} jobs {jobs}  {row['audio_s']:8.0f} s audio  "
                   f"wall {row['wall_s']:8.1f} s  {row['audio_s_per_wall_s']:7.1f} x real time  "
-                  f"RTF {row['real_time_factor']:.4f}  work RTF {row.get('work_real_time_factor', float('nan')):.4f}  "
+                  f"RTF {row['real_time_factor']:.4f}  work RTF {row['work_real_time_factor']:.4f}  "
                   f"peak {row['peak_rss_mb']} MB", flush=True)
             print("    stage share: " + ", ".join(f"{k} {v:.0%}" for k, v in row["stage_share"].items()))
         if args.peers_python:

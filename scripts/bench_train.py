@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from machine import cpu_model  # noqa: E402  (scripts/machine.py)
 
 
 def link_speech(folder: Path) -> None:
@@ -80,7 +81,8 @@ def split(folder: Path, steps: int, device: str, threads: int) -> dict:
         optimise_step(model, optimizer, x.to(device), y.to(device), opts.under_weight)
         if step >= 2:
             make, step_s = make + t1 - t0, step_s + time.perf_counter() - t1
-    return {"make_batch_s": round(make / steps, 3), "model_step_s": round(step_s / steps, 3)}
+    return {"make_batch_s": round(make / steps, 3), "model_step_s": round(step_s / steps, 3),
+            "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None}
 
 
 def main() -> None:
@@ -116,7 +118,9 @@ def main() -> None:
     print(f"one step, threads {max(threads)}: making the batch {parts['make_batch_s']:.3f} s, "
           f"the model's step {parts['model_step_s']:.3f} s")
     if args.json:
-        args.json.write_text(json.dumps({"cores": cores, "rows": rows, "split": parts}, indent=1) + "\n")
+        machine = {"cpu": cpu_model(), "cores": cores, "gpu": parts.pop("gpu")}
+        args.json.write_text(json.dumps({"machine": machine, "cores": cores, "rows": rows, "split": parts},
+                                        indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import argparse
 import ast
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -30,6 +29,8 @@ from scipy.signal import correlate
 from denoise_cli import __version__
 from denoise_cli.evaluate import evaluate_folders
 from denoise_cli.weights import default_checkpoint_path, file_sha256
+from gpu_section import section as gpu_section  # scripts/gpu_section.py
+from machine import cpu_model  # scripts/machine.py
 
 PEERS_DIR = Path(os.path.relpath(Path(__file__).parent / "peers"))
 DENOISE = os.path.relpath(Path(sys.executable).parent / "denoise")
@@ -40,13 +41,6 @@ MAX_LAG_MS = 50.0
 # Per-file shell commands of the command-line peers ({src}, {dst}, {prof}: paths).
 SOX = ["sox {src} -n trim 0 0.3 noiseprof {prof}", "sox {src} {dst} noisered {prof} 0.21"]
 FFMPEG = ["ffmpeg -nostdin -loglevel error -y -threads 1 -i {src} -af afftdn=nf=-25,atrim=start=0.025 {dst}"]
-
-
-def cpu_model() -> str:
-    info = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.exists() else [])
-             if line.startswith("model name")]
-    return names[0] if names else platform.machine()
 
 
 def systems(weights: Path | None, peers_python: str) -> list[dict]:
@@ -186,7 +180,8 @@ def markdown(res: dict, cmd_line: str) -> str:
         rows.append([s["name"], s["version"] or "-", f"`{cmd}`", s["settings"].replace("\n", " "),
                      lag or "-", s.get("skipped") or ""])
     out += table(["system", "version", "command", "settings", "lag (ms) per rate", "skipped because"], rows)
-    return "\n".join(out) + "\n"
+    gpu = gpu_section()
+    return "\n".join(out + ([""] + gpu if gpu else [])).rstrip("\n") + "\n"
 
 
 def main():
