@@ -343,24 +343,27 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
              for i in range(max(1, opts.valid_examples // opts.batch_size))]
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
-    for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
-        schedule.step()
-        step += 1
-        if step % opts.log_every == 0 or step == opts.steps:
-            v = validate(model, valid)
-            seconds = elapsed_before + time.time() - started
-            history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
-                            "seconds": seconds})
-            log(f"step {step}/{opts.steps}  train {np.mean(running):.4f}  valid {v:.4f}  "
-                f"lr {schedule.get_last_lr()[0]:.2e}  {seconds / 60:.1f} min")
-            running = []
-        if step % opts.checkpoint_every == 0 or step == opts.steps:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "schedule": schedule.state_dict(), "step": step,
-                        "history": json.dumps(history), "recipe": recipe}, resume.with_suffix(".tmp"))
-            os.replace(resume.with_suffix(".tmp"), resume)
+    batches = iter(training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device))
+    try:
+        for x, y in batches:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
+            schedule.step()
+            step += 1
+            if step % opts.log_every == 0 or step == opts.steps:
+                v = validate(model, valid)
+                seconds = elapsed_before + time.time() - started
+                history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
+                                "seconds": seconds})
+                log(f"step {step}/{opts.steps}  train {np.mean(running):.4f}  valid {v:.4f}  "
+                    f"lr {schedule.get_last_lr()[0]:.2e}  {seconds / 60:.1f} min")
+                running = []
+            if step % opts.checkpoint_every == 0 or step == opts.steps:
+                _save_run_state(resume, model, optimizer, schedule, step, history, recipe)
+    finally:
+        # Stop the batch workers here, also on an interrupt: left to the interpreter's exit,
+        # a worker still sending a batch to a parent that is gone prints a traceback.
+        del batches
     model.to("cpu")
     record = {"options": {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),
@@ -368,6 +371,15 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
               "init_sha256": file_sha256(opts.init) if opts.init else None, "history": history[-1:] if history else [],
               "torch": str(torch.__version__)}
     return save_checkpoint(model, opts.out, training=record)
+
+
+def _save_run_state(path: Path, model: MaskNet, optimizer: torch.optim.Optimizer, schedule, step: int,
+                    history: list[dict], recipe: str) -> None:
+    """Write the resumable state (``last.pt``) atomically: weights, optimiser, schedule, step, log."""
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "step": step,
+                "history": json.dumps(history), "recipe": recipe}, path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
 
 
 def start_from(model: MaskNet, start: MaskNet, name: str, log: Callable[[str], None] = print) -> None:
