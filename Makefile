@@ -213,12 +213,13 @@ bench-train:
 	$(PY) scripts/bench_train.py --json docs/bench-train.json
 
 # On a machine with an NVIDIA GPU: make bench-short's files with --device cuda rows, held to two
-# cores and on every core, and training steps on the GPU; then the GPU section of
-# docs/benchmarks.md (scripts/gpu_section.py). About 8 minutes.
+# cores and on every core, make bench-long's 10-hour file, and training steps on the GPU; then
+# the GPU section of docs/benchmarks.md (scripts/gpu_section.py). About 14 minutes.
 bench-gpu:
 	@$(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())" || { echo "make bench-gpu: torch sees no CUDA device" >&2; exit 1; }
 	taskset -c 0,1 $(PY) scripts/bench.py --json docs/bench-gpu-2cores.json
 	$(PY) scripts/bench.py --json docs/bench-gpu.json
+	$(PY) scripts/bench.py --long --sets 10h_16k_mono --json docs/bench-gpu-long.json
 	$(PY) scripts/bench_train.py --device cuda --threads 1 --workers 0,4,8 --json docs/bench-train-cuda.json
 	$(PY) scripts/gpu_section.py docs/benchmarks.md
 include mk/compare.mk

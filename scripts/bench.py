@@ -11,6 +11,7 @@ approaches once the start-up is paid.
 
     python scripts/bench.py            # short and 10-minute files, --jobs 1 and --jobs all
     python scripts/bench.py --long     # a 3-hour 48 kHz stereo and a 10-hour 16 kHz mono file
+    python scripts/bench.py --long --sets 10h_16k_mono   # one set of the chosen list
     python scripts/bench.py --peers-python build/peers-venv/bin/python
                                        # also sox, ffmpeg, noisereduce, RNNoise, DeepFilterNet
 
@@ -214,7 +215,14 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
+    parser.add_argument("--sets", help="comma-separated set names to run (default: all of the chosen list)")
     args = parser.parse_args()
+    chosen = SETS["long" if args.long else "default"]
+    if args.sets:
+        unknown = set(args.sets.split(",")) - {name for name, *_ in chosen}
+        if unknown:
+            parser.error(f"unknown set {', '.join(sorted(unknown))}: choose from {', '.join(n for n, *_ in chosen)}")
+        chosen = [entry for entry in chosen if entry[0] in args.sets.split(",")]
     cores = len(os.sched_getaffinity(0))
     gpu = gpu_name()
     print("GPU: " + (f"{gpu}; CUDA rows run with --device cuda (threads sharing one model)" if gpu
@@ -226,7 +234,7 @@ def main() -> None:
     results.append({"startup_s": {(str(j) if d == "cpu" else f"{d} {j}"): v for (j, d), v in startup.items()}})
     print("start-up (1-second file, median of %d): " % STARTUP_RUNS
           + ", ".join(f"{d} jobs {j} {v:.2f} s" for (j, d), v in startup.items()), flush=True)
-    for name, rate, channels, seconds, copies in SETS["long" if args.long else "default"]:
+    for name, rate, channels, seconds, copies in chosen:
         folder = BENCH / "in" / name
         folder.mkdir(parents=True, exist_ok=True)
         files = [folder / f"{name}_{i}.flac" for i in range(copies)]

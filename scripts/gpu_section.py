@@ -3,8 +3,9 @@
     python scripts/gpu_section.py docs/benchmarks.md    # write or replace the section in place
 
 Reads docs/bench-gpu.json (every core), docs/bench-gpu-2cores.json (the same run held
-to two cores with taskset) and docs/bench-train-cuda.json, where they exist; a file
-that is missing leaves its table out. `make compare` writes the same section at the
+to two cores with taskset), docs/bench-gpu-long.json (the 10-hour 16 kHz mono file of
+make bench-long) and docs/bench-train-cuda.json, where they exist; a file that is
+missing leaves its table out. `make compare` writes the same section at the
 end of the document it generates.
 """
 
@@ -16,7 +17,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 HEADING = "## GPU throughput"
-RUNS = (("bench-gpu-2cores.json", "two cores (`taskset -c 0,1`)"), ("bench-gpu.json", "every core"))
+RUNS = (("bench-gpu-2cores.json", "two cores (`taskset -c 0,1`)"), ("bench-gpu.json", "every core"),
+        ("bench-gpu-long.json", "one 10-hour file (one core's CPU stages either way)"))
 
 
 def _rows(results: list[dict]) -> dict[str, dict[tuple[str, int], dict]]:
