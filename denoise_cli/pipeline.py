@@ -83,23 +83,46 @@ def load_models(opts: CleanOptions, device: torch.device) -> Models:
 class StageTimer:
     """Accumulates wall seconds per stage name.
 
+    Stages may nest: a stage's seconds exclude those of the stages entered
+    inside it (a declick read counts the decoding it asks for as "read").
+
     cancel: when set, entering any stage raises ``masker.Cancelled`` (how a
-    thread's file stops when the run is interrupted).
+    thread's file stops when the run is interrupted). clock: seconds, monotonic.
     """
 
-    def __init__(self, cancel: Optional[threading.Event] = None):
+    def __init__(self, cancel: Optional[threading.Event] = None, clock: Callable[[], float] = time.perf_counter):
         self.seconds: dict[str, float] = {}
-        self.cancel = cancel
+        self.cancel, self.clock = cancel, clock
+        self._inner: list[float] = []  # per open stage: seconds of the stages nested in it
 
     @contextmanager
     def __call__(self, stage: str):
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("interrupted")
-        start = time.perf_counter()
+        start = self.clock()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            elapsed = self.clock() - start
+            inner = self._inner.pop()
+            if self._inner:
+                self._inner[-1] += elapsed
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - inner
+
+
+class TimedReads:
+    """An input whose reads are timed as "read": the source under dehum and declick.
+
+    Their own stages then count only their own work (``StageTimer`` nests).
+    """
+
+    def __init__(self, inp: AudioInput, timer: StageTimer):
+        self.inp, self.info, self.timer = inp, inp.info, timer
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        with self.timer("read"):
+            return self.inp.read(start, stop)
 
 
 @dataclass
@@ -388,10 +411,10 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         source = inp
         if hum is not None:
             with timer("dehum"):
-                source = NotchedInput(inp, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop, block_frames,
-                                      hum.periodic_s)
+                source = NotchedInput(TimedReads(inp, timer), notch_sos(hum, info.sample_rate_hz), 2 * geo.hop,
+                                      block_frames, hum.periodic_s)
         if opts.declick and not cleaner_passthrough(opts):
-            source = ClickSuppressedInput(source, geo)
+            source = ClickSuppressedInput(source if hum is not None else TimedReads(inp, timer), geo)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
         cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
                                notched_hz=hum.all_hz if hum is not None else ())

@@ -486,3 +486,17 @@ def test_a_cancelled_file_stops_mid_way_and_leaves_no_output(tmp_path, clean_opt
     cancel.clear()
     clean_file(src, tmp_path / "out.wav", opts, Models(models.vad, models.dns, models.device, "float32", runner))
     assert read_audio(tmp_path / "out.wav")[0].shape == (1, 20 * 16_000)
+
+
+def test_stage_timer_counts_nested_stages_once():
+    """A stage's seconds exclude the stages entered inside it (declick's read of the decoder is "read")."""
+    from denoise_cli.pipeline import StageTimer
+
+    clock = iter([0.0, 1.0, 4.0, 10.0, 10.0, 12.0])  # declick 0-10 with a read 1-4; then spectral 10-12
+    timer = StageTimer(clock=lambda: next(clock))
+    with timer("declick"):
+        with timer("read"):
+            pass
+    with timer("spectral"):
+        pass
+    assert timer.seconds == {"read": 3.0, "declick": 7.0, "spectral": 2.0}
