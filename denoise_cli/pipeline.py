@@ -112,16 +112,18 @@ class StageTimer:
 
 
 class TimedReads:
-    """An input whose reads are timed as "read": the source under dehum and declick.
+    """An input (or a wrapper of one) whose reads are timed as ``stage``.
 
-    Their own stages then count only their own work (``StageTimer`` nests).
+    Put under dehum and declick, so that each of their stages counts only its
+    own work (``StageTimer`` nests): the file's decoding as "read", the notch
+    filters as "dehum" when declick reads through them.
     """
 
-    def __init__(self, inp: AudioInput, timer: StageTimer):
-        self.inp, self.info, self.timer = inp, inp.info, timer
+    def __init__(self, inp, timer: StageTimer, stage: str = "read"):
+        self.inp, self.info, self.timer, self.stage = inp, inp.info, timer, stage
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        with self.timer("read"):
+        with self.timer(self.stage):
             return self.inp.read(start, stop)
 
 
@@ -408,13 +410,13 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         geo = StftGeometry(info.sample_rate_hz)
         segments = find_speech(inp, opts, models.vad, timer, block_frames)
         hum = find_hum(inp, segments, geo, opts, timer)
-        source = inp
+        source = TimedReads(inp, timer)
         if hum is not None:
             with timer("dehum"):
-                source = NotchedInput(TimedReads(inp, timer), notch_sos(hum, info.sample_rate_hz), 2 * geo.hop,
-                                      block_frames, hum.periodic_s)
+                source = TimedReads(NotchedInput(source, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop,
+                                                 block_frames, hum.periodic_s), timer, "dehum")
         if opts.declick and not cleaner_passthrough(opts):
-            source = ClickSuppressedInput(source if hum is not None else TimedReads(inp, timer), geo)
+            source = ClickSuppressedInput(source, geo)
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
         cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
                                notched_hz=hum.all_hz if hum is not None else ())

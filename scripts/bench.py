@@ -210,6 +210,17 @@ def gpu_name() -> str | None:
     return probe.stdout.strip() or None
 
 
+def chosen_sets(long: bool, names: str | None) -> list[tuple]:
+    """The long or the default sets; only those named (comma-separated) when ``names`` is given."""
+    sets = SETS["long" if long else "default"]
+    if not names:
+        return sets
+    unknown = set(names.split(",")) - {name for name, *_ in sets}
+    if unknown:
+        raise ValueError(f"unknown set {', '.join(sorted(unknown))}: choose from {', '.join(n for n, *_ in sets)}")
+    return [entry for entry in sets if entry[0] in names.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
@@ -217,12 +228,10 @@ def main() -> None:
     parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
     parser.add_argument("--sets", help="comma-separated set names to run (default: all of the chosen list)")
     args = parser.parse_args()
-    chosen = SETS["long" if args.long else "default"]
-    if args.sets:
-        unknown = set(args.sets.split(",")) - {name for name, *_ in chosen}
-        if unknown:
-            parser.error(f"unknown set {', '.join(sorted(unknown))}: choose from {', '.join(n for n, *_ in chosen)}")
-        chosen = [entry for entry in chosen if entry[0] in args.sets.split(",")]
+    try:
+        chosen = chosen_sets(args.long, args.sets)
+    except ValueError as exc:
+        parser.error(str(exc))
     cores = len(os.sched_getaffinity(0))
     gpu = gpu_name()
     print("GPU: " + (f"{gpu}; CUDA rows run with --device cuda (threads sharing one model)" if gpu
