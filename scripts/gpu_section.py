@@ -104,8 +104,8 @@ def replace_section(document: str, lines: list[str]) -> str:
     if found:
         following = rest.find("\n## ")
         tail = rest[following + 1:] if following >= 0 else ""
-    body = "\n".join(lines)
-    return head.rstrip("\n") + ("\n\n" + body if body else "") + ("\n" + tail if tail else "") + "\n"
+    parts = [head, "\n".join(lines), tail]
+    return "\n\n".join(part.strip("\n") for part in parts if part.strip("\n")) + "\n"
 
 
 def main() -> None:
