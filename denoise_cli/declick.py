@@ -80,10 +80,8 @@ class ClickSuppressedInput:
     Each read looks at the frames that touch it, plus the context the medians
     need; nothing is kept between reads. The first difference weighs power by
     4 sin^2(w/2): at 16 kHz, 1 kHz counts 11 dB less than 4 kHz and 14 dB less
-    than 8 kHz. ``stage`` names its time in the reports.
+    than 8 kHz.
     """
-
-    stage = "declick"
 
     def __init__(self, inp, geo: StftGeometry):
         self.inp, self.info, self.geo = inp, inp.info, geo

@@ -174,8 +174,6 @@ class NotchedInput:
     onwards, and the filter state at the furthest sample filtered.
     """
 
-    stage = "dehum"  # what its reads are timed as
-
     def __init__(self, inp, sos: np.ndarray, lookback_frames: int, block_frames: int,
                  periodic_s: Optional[float] = COMMON_PERIOD_S):
         self.inp, self.info, self.sos = inp, inp.info, sos

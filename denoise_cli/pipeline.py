@@ -114,9 +114,9 @@ class StageTimer:
 class TimedReads:
     """An input (or a wrapper of one) whose reads are timed as ``stage``.
 
-    Put under dehum and declick, so that each of their stages counts only its
-    own work (``StageTimer`` nests): the file's decoding as "read", the notch
-    filters as "dehum" when declick reads through them.
+    The cleaning passes read through a chain of these: the file as "read", the
+    hum notches as "dehum", the declicker as "declick"; ``StageTimer`` nests, so
+    each stage counts only its own work.
     """
 
     def __init__(self, inp, timer: StageTimer, stage: str = "read"):
@@ -177,8 +177,7 @@ def estimate_noise(inp: AudioInput, segments: list[Segment], geo: StftGeometry, 
         f1 = min(total, f0 + step)
         if not fallback and not is_noise[f0:f1].any():
             continue
-        with timer(getattr(inp, "stage", "read")):
-            x = inp.read(*geo.frame_span(f0, f1))
+        x = inp.read(*geo.frame_span(f0, f1))  # timed by the source (TimedReads)
         with timer("profile"):
             if fallback:
                 acc.add(np.abs(stft_frames(x, geo)) ** 2)
@@ -286,8 +285,7 @@ class BlockCleaner:
             parts.append([a if a is None else a[:, lo - carry[0]:] for a in carry[1:]])
             start = carry[0] + carry[1].shape[1]
         if start < hi:
-            with self.timer(getattr(self.inp, "stage", "read")):  # a wrapper's own work: dehum, declick
-                x = self.inp.read(*self.geo.frame_span(start, hi))
+            x = self.inp.read(*self.geo.frame_span(start, hi))  # timed by the source (TimedReads)
             with self.timer("spectral"):
                 spec = stft_frames(x, self.geo)
                 magnitude = np.abs(spec)
@@ -416,7 +414,7 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
                 source = TimedReads(NotchedInput(source, notch_sos(hum, info.sample_rate_hz), 2 * geo.hop,
                                                  block_frames, hum.periodic_s), timer, "dehum")
         if opts.declick and not cleaner_passthrough(opts):
-            source = ClickSuppressedInput(source, geo)
+            source = TimedReads(ClickSuppressedInput(source, geo), timer, "declick")
         noise = estimate_noise(source, segments, geo, opts, timer, block_frames)
         cleaner = BlockCleaner(source, noise, geo, opts, models, timer, raw=inp,
                                notched_hz=hum.all_hz if hum is not None else ())

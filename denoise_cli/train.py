@@ -343,27 +343,21 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
              for i in range(max(1, opts.valid_examples // opts.batch_size))]
     started, elapsed_before = time.time(), sum(h.get("seconds", 0) for h in history[-1:])
     running = []
-    batches = iter(training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device))
-    try:
-        for x, y in batches:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
-            schedule.step()
-            step += 1
-            if step % opts.log_every == 0 or step == opts.steps:
-                v = validate(model, valid)
-                seconds = elapsed_before + time.time() - started
-                history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
-                                "seconds": seconds})
-                log(f"step {step}/{opts.steps}  train {np.mean(running):.4f}  valid {v:.4f}  "
-                    f"lr {schedule.get_last_lr()[0]:.2e}  {seconds / 60:.1f} min")
-                running = []
-            if step % opts.checkpoint_every == 0 or step == opts.steps:
-                _save_run_state(resume, model, optimizer, schedule, step, history, recipe)
-    finally:
-        # Stop the batch workers here, also on an interrupt: left to the interpreter's exit,
-        # a worker still sending a batch to a parent that is gone prints a traceback.
-        del batches
+    for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
+        schedule.step()
+        step += 1
+        if step % opts.log_every == 0 or step == opts.steps:
+            v = validate(model, valid)
+            seconds = elapsed_before + time.time() - started
+            history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
+                            "seconds": seconds})
+            log(f"step {step}/{opts.steps}  train {np.mean(running):.4f}  valid {v:.4f}  "
+                f"lr {schedule.get_last_lr()[0]:.2e}  {seconds / 60:.1f} min")
+            running = []
+        if step % opts.checkpoint_every == 0 or step == opts.steps:
+            _save_run_state(resume, model, optimizer, schedule, step, history, recipe)
     model.to("cpu")
     record = {"options": {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY},
               "speakers": len(speakers), "speech_hours": round(speech_s / 3600, 3),

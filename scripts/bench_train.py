@@ -119,7 +119,7 @@ def main() -> None:
           f"the model's step {parts['model_step_s']:.3f} s")
     if args.json:
         machine = {"cpu": cpu_model(), "cores": cores, "gpu": parts.pop("gpu")}
-        args.json.write_text(json.dumps({"machine": machine, "cores": cores, "rows": rows, "split": parts},
+        args.json.write_text(json.dumps({"machine": machine, "rows": rows, "split": parts},
                                         indent=1) + "\n")
 
 

@@ -86,7 +86,7 @@ def section(docs: Path = DOCS) -> list[str]:
         m = result.get("machine", {})
         out += ["### `denoise train --device cuda`", "",
                 f"`bench-train-cuda.json`: {m.get('gpu', 'GPU unknown')}, {m.get('cpu', 'CPU unknown')}, "
-                f"{m.get('cores', result.get('cores', '?'))} cores; the shipped model's shape, batch 32, "
+                f"{m.get('cores', '?')} cores; the shipped model's shape, batch 32, "
                 "one torch thread.", ""]
         out += train_table(result) + [""]
     if not out:

@@ -23,7 +23,7 @@ from denoise_cli.model import MaskNet, ModelDims  # noqa: E402
 
 CHUNKS, CHUNK_FRAMES = 32, 400  # the pipeline's model batch: 4 s chunks at a 10 ms hop
 TIMED_SIZES = ({}, {"kernel_size": 3}, {"conv_channels": 128}, {"lstm_hidden": 96},
-         {"conv_channels": 192, "lstm_hidden": 96}, {"conv_channels": 128, "lstm_hidden": 96, "kernel_size": 3})
+               {"conv_channels": 192, "lstm_hidden": 96}, {"conv_channels": 128, "lstm_hidden": 96, "kernel_size": 3})
 
 
 def main() -> None:

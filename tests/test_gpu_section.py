@@ -22,7 +22,7 @@ def _bench(cores: int) -> list[dict]:
 def test_section_tables_and_in_place_replacement(tmp_path):
     (tmp_path / "bench-gpu-2cores.json").write_text(json.dumps(_bench(2)))
     (tmp_path / "bench-train-cuda.json").write_text(json.dumps(
-        {"machine": {"cpu": "Test CPU", "cores": 16, "gpu": "Test GPU"}, "cores": 16,
+        {"machine": {"cpu": "Test CPU", "cores": 16, "gpu": "Test GPU"},
          "rows": [{"device": "cuda", "threads": 1, "data_workers": 8, "s_per_step": 0.05}],
          "split": {"make_batch_s": 0.4, "model_step_s": 0.01}}))
     lines = gpu_section.section(tmp_path)

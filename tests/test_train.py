@@ -348,6 +348,7 @@ def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monke
     from conftest import read_audio
     from denoise_cli.cli import app
     from denoise_cli.config import CleanOptions, ModelOptions
+    from denoise_cli.model import SIZES
     from denoise_cli.pipeline import clean_file, load_models
     from denoise_cli.train import _recipe
 
@@ -367,7 +368,7 @@ def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monke
     assert report["checkpoint"]["sha256"] == file_sha256(tmp_path / "small.pt")  # this net cleaned it
 
     plain = json.loads(_recipe(_opts(data, tmp_path, "p")))
-    assert not {"conv_channels", "lstm_hidden", "kernel_size"} & plain.keys()
+    assert not set(SIZES) & plain.keys()
     assert json.loads(_recipe(opts))["conv_channels"] == 16
     with pytest.raises(UsageError, match="kernel size 4: must be odd"):
         replace(opts, kernel_size=4)
@@ -379,3 +380,19 @@ def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monke
     assert r.exit_code == 0 and (seen[0].conv_channels, seen[0].lstm_hidden, seen[0].kernel_size) == (64, 32, 3)
     r = CliRunner().invoke(app, args + ["--kernel-size", "4"])
     assert r.exit_code == 2 and "error: kernel size 4: must be odd" in r.output and len(seen) == 1
+
+
+def test_an_interrupted_run_leaves_no_batch_worker(data, tmp_path):
+    """An interrupt during training (here from the log) stops the --data-workers processes with it,
+    and the run's state up to its last checkpoint stays resumable."""
+    import multiprocessing
+
+    def interrupt_at_step_2(message):
+        if message.startswith("step 2/"):
+            raise KeyboardInterrupt
+
+    opts = replace(_opts(data, tmp_path, "w", steps=6), data_workers=2, log_every=1, checkpoint_every=1)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        train(opts, log=interrupt_at_step_2)
+    assert multiprocessing.active_children() == []  # while ``caught`` still holds the traceback
+    assert torch.load(tmp_path / "run_w" / "last.pt", weights_only=True)["step"] == 1
