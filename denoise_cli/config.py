@@ -164,8 +164,11 @@ class CleanOptions:
     the notches and ahead of the noise profile, subtraction and model.
     output_format: "wav" or "flac" to convert, None to keep the input's format.
     block_s: audio per streaming block;
-    decoded_cache_mb: files whose decoded samples fit are decoded once. Neither
-    changes the result, only speed and memory.
+    decoded_cache_mb: files whose decoded samples fit are decoded once;
+    spill_decoded: longer FLAC files are decoded once into an unnamed temporary
+    file in the output's folder, where it has room for twice their decoded size
+    (``audio.SpilledSamples``), instead of once per pass. None of these three
+    changes the result, only speed, memory and temporary disk use.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)
@@ -180,12 +183,14 @@ class CleanOptions:
     output_format: Optional[str] = None
     block_s: float = BLOCK_S
     decoded_cache_mb: float = DECODED_CACHE_MB
+    spill_decoded: bool = True
 
     def fingerprint(self, checkpoint_sha256: str | None) -> str:
         """A short hash of the settings and model that decide the output."""
         payload = {"options": asdict(self), "checkpoint": checkpoint_sha256}
         payload["options"].pop("block_s")  # blocks change memory use, not the result
         payload["options"].pop("decoded_cache_mb")
+        payload["options"].pop("spill_decoded")
         text = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

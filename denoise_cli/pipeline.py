@@ -401,7 +401,8 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     src, dst = Path(src), Path(dst)
     with timer("read"):
         inp = AudioInput(src, cache_s=opts.block_s, window_s=2 * opts.block_s,
-                         cache_bytes=int(opts.decoded_cache_mb * 2**20))
+                         cache_bytes=int(opts.decoded_cache_mb * 2**20),
+                         spill_dir=_existing_folder(dst.parent) if opts.spill_decoded else None)
     with inp:
         info = inp.info
         block_frames = max(1, int(opts.block_s * info.sample_rate_hz))
@@ -453,6 +454,14 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
     for kind, path in (label_paths or {}).items():
         write_text_atomic(Path(path), LABEL_RENDERERS[kind](report["segments"]))
     return report
+
+
+def _existing_folder(folder: Path) -> Optional[Path]:
+    """``folder`` or its nearest existing parent (the output's folder may not exist yet)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def plot_data(src: Path, info: AudioInfo, report: dict, noise: "NoiseProfile", geo: StftGeometry,

@@ -15,6 +15,7 @@ from denoise_cli.audio import (
     AtomicWriter,
     AudioInfo,
     AudioInput,
+    SpilledSamples,
     StreamResampler,
     output_subtype,
     resample_ratio,
@@ -224,6 +225,70 @@ def test_decoded_cache_reads_the_floats_libsndfile_gives(tmp_path, fmt, subtype)
             got = cached.read(start, stop)
             assert np.array_equal(got, streamed.read(start, stop))
         assert np.array_equal(cached.read(0, 70_000), reference)
+
+
+@pytest.mark.parametrize("subtype,dtype", [("PCM_16", np.int16), ("PCM_24", np.float32)])
+def test_a_flac_too_large_for_memory_is_decoded_once_into_a_nameless_temporary_file(tmp_path, monkeypatch,
+                                                                                     subtype, dtype):
+    """Every read equals libsndfile's floats; the file is decoded once; the folder gains no file."""
+    x = np.clip(0.4 * np.random.default_rng(3).standard_normal((2, 150_000)), -1, 1)  # > two cache reads
+    path = tmp_path / "in" / "a.flac"
+    path.parent.mkdir()
+    sf.write(path, x.T, 16_000, subtype=subtype)
+    reference = sf.read(path, dtype="float32", always_2d=True)[0].T
+    spill_dir = tmp_path / "out"
+    spill_dir.mkdir()
+    decoded = []
+    read_file = AudioInput._read_file
+    monkeypatch.setattr(AudioInput, "_read_file",
+                        lambda self, a, b, *rest: decoded.append(b - a) or read_file(self, a, b, *rest))
+    with AudioInput(path, cache_bytes=1000, spill_dir=spill_dir) as inp:
+        assert isinstance(inp._cache, SpilledSamples) and inp._cache.dtype == dtype
+        assert list(spill_dir.iterdir()) == []  # the temporary file has no name
+        for start, stop in [(0, 150_000), (-3, 65_540), (149_990, 150_004), (70_000, 70_000), (5, 6)]:
+            expected = np.zeros((2, stop - start), np.float32)
+            lo, hi = max(start, 0), min(stop, 150_000)
+            expected[:, lo - start : hi - start] = reference[:, lo:hi]
+            assert np.array_equal(inp.read(start, stop), expected)
+    assert sum(decoded) == 150_000
+    assert list(spill_dir.iterdir()) == [] and sorted(p.name for p in path.parent.iterdir()) == ["a.flac"]
+
+
+def test_no_spill_for_wav_without_room_or_when_the_disk_fills(tmp_path, monkeypatch):
+    """WAV reads directly; a folder without room for twice the decoded size, or a write
+    that fails midway, leaves the file read through the window with the same floats."""
+    x = np.clip(0.4 * np.random.default_rng(4).standard_normal((1, 150_000)), -1, 1)
+    wav, flac = tmp_path / "a.wav", tmp_path / "a.flac"
+    sf.write(wav, x.T, 16_000, subtype="PCM_16")
+    sf.write(flac, x.T, 16_000, subtype="PCM_16")
+    reference = sf.read(flac, dtype="float32", always_2d=True)[0].T
+    with AudioInput(wav, cache_bytes=1000, spill_dir=tmp_path) as inp:
+        assert inp._cache is None
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10**9, 10**9 - 599_999, 599_999))
+    with AudioInput(flac, cache_bytes=1000, spill_dir=tmp_path, window_s=1.0) as inp:
+        assert inp._cache is None  # 300 000 bytes decoded, 599 999 free: under twice
+        assert np.array_equal(inp.read(0, 150_000), reference)
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10**9, 10**9 - 600_000, 600_000))
+    with AudioInput(flac, cache_bytes=1000, spill_dir=tmp_path) as inp:
+        assert isinstance(inp._cache, SpilledSamples)
+    appended = []
+
+    def fill_up(self, block):
+        appended.append(block.shape[1])
+        if len(appended) == 2:
+            raise OSError(28, "No space left on device")
+        original_append(self, block)
+
+    original_append = SpilledSamples.append
+    monkeypatch.setattr(SpilledSamples, "append", fill_up)
+    with AudioInput(flac, cache_bytes=1000, spill_dir=tmp_path, window_s=1.0) as inp:
+        assert inp._cache is None and len(appended) == 2
+        assert np.array_equal(inp.read(0, 150_000), reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.flac", "a.wav"]
 
 
 def test_read_window_gives_the_file_for_any_read_order(tmp_path):

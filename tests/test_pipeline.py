@@ -90,6 +90,29 @@ def test_a_file_too_large_for_the_cache_is_decoded_at_most_three_times(tmp_path,
     assert sum(decoded) <= 3 * frames
 
 
+def test_a_flac_too_large_for_the_cache_is_decoded_once_with_the_same_output(tmp_path, stereo_48k, clean_opts,
+                                                                             models, monkeypatch):
+    """Spilled to a temporary file in the output's folder: one decode instead of one per pass,
+    the same bytes out, and nothing else left in that folder."""
+    from denoise_cli.audio import AudioInput
+
+    x, rate = sf.read(str(stereo_48k["PCM_16"]), dtype="int16")
+    flac = tmp_path / "a.flac"
+    sf.write(flac, x, rate, subtype="PCM_16")
+    decoded = []
+    read_file = AudioInput._read_file
+    monkeypatch.setattr(AudioInput, "_read_file",
+                        lambda self, a, b, *rest: decoded.append(b - a) or read_file(self, a, b, *rest))
+    opts = replace(_small_blocks(clean_opts, block_s=0.7), decoded_cache_mb=0.01)
+    clean_file(flac, tmp_path / "spilled" / "out.flac", opts, models)
+    assert sum(decoded) == len(x)
+    decoded.clear()
+    clean_file(flac, tmp_path / "read" / "out.flac", replace(opts, spill_decoded=False), models)
+    assert sum(decoded) >= 2 * len(x)
+    assert (tmp_path / "spilled" / "out.flac").read_bytes() == (tmp_path / "read" / "out.flac").read_bytes()
+    assert [p.name for p in (tmp_path / "spilled").iterdir()] == ["out.flac"]
+
+
 @pytest.mark.parametrize("subtype,tol", [("PCM_16", 1), ("FLOAT", 1e-4)])
 def test_small_blocks_equal_one_block(tmp_path, stereo_48k, clean_opts, models, subtype, tol):
     whole_opts = _small_blocks(clean_opts, block_s=30.0)
