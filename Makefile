@@ -53,11 +53,11 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since the eighth 2026-11-25 session): v6 (train-v6), then v12's
-# fine-tune of it (train-v12 below: V8_RECIPE with babble, seventeen voices, the loss's
-# weight on removed speech at 1.5, seed 12). v8 (train-v8) was shipped before it.
-train: train-v6
-	$(DENOISE) train $(V12_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v12
+# The shipped checkpoint (since the thirteenth session): v14s (train-v14s below), a run from
+# scratch of V14S_RECIPE, about 5 hours on two threads of this 2-core machine. Shipped before
+# it: v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
+train: data
+	$(DENOISE) train $(V14S_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v14s
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -180,12 +180,14 @@ train-v12c: data
 train-v13: data
 	$(DENOISE) train $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --out runs/dns-v13.pt --run-dir runs/dns-v13
 
-# v14s: v13's run (same seed, so the same mixtures at every step) with half the first
-# convolution's channels (--conv-channels 128): 0.68 M parameters against 1.01 M, and the
-# net 39 % faster on one core (scripts/net_speed.py: 167 against 272 ms per 128 s of audio).
-# Does a smaller net keep v13's quality? Long: rerun to resume from runs/dns-v14s/last.pt.
+# v14s, shipped (make train writes it into the package): v13's run (same seed, so the same
+# mixtures at every step) with half the first convolution's channels (--conv-channels 128):
+# 0.68 M parameters against 1.01 M, and the net 39 % faster on one core (scripts/net_speed.py:
+# 167 against 272 ms per 128 s of audio). Long: rerun to resume from runs/dns-v14s/last.pt.
+V14S_RECIPE = $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --conv-channels 128
+
 train-v14s: data
-	$(DENOISE) train $(V6_RECIPE) --seed 13 --threads 2 --under-weight 1.5 --babble-share 0.15 --speakers $(V11_SPEAKERS) --conv-channels 128 --out runs/dns-v14s.pt --run-dir runs/dns-v14s
+	$(DENOISE) train $(V14S_RECIPE) --out runs/dns-v14s.pt --run-dir runs/dns-v14s
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set
