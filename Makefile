@@ -46,7 +46,7 @@ eval-set: data
 # target, the front end at over-subtraction 6 and floor 0.2, the noise profile as a second input
 # and a mask allowed up to 2 (the chain caps the total gain at one); 12000 steps, about 7.3 hours
 # on one thread. Rerun to resume from runs/dns-v6/last.pt. Shipped from the third 2026-11-25
-# session to the fifth; the shipped checkpoint since, v8, is a fine-tune of it (train-v8 below).
+# session to the fifth; v8 and v12, shipped after it, are fine-tunes of it (train-v8, train-v12).
 V6_SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
 # What v6 and every fine-tune of it share: data, batch, thread, floor, loss and model inputs
 V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(V6_SPEAKERS) \
