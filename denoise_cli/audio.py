@@ -12,6 +12,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -93,6 +94,12 @@ class AudioInput:
     from that file, not a decode (5 minutes of 48 kHz stereo white noise as
     FLAC decoded in 1.06 s, its raw samples read back in 0.06 s).
 
+    With ``decode_ahead``, the in-memory cache is filled by a background thread
+    (libsndfile and numpy free the GIL while they decode and copy): a read waits
+    only until its frames are decoded, so the first pass works on the start of
+    the file while the rest decodes on another core. A decoding error is raised
+    by the read that needs the frames it stopped at.
+
     Otherwise the last ``window_s`` seconds stay decoded: a read that starts
     inside that window, or where it ends, decodes only what lies beyond it. The
     clean pass reads each block's frames and then the block's own samples again
@@ -101,8 +108,9 @@ class AudioInput:
     """
 
     def __init__(self, path: str | os.PathLike, cache_s: float = 0.0, cache_bytes: int = 0,
-                 window_s: float = 0.0, spill_dir: Optional[Path] = None):
+                 window_s: float = 0.0, spill_dir: Optional[Path] = None, decode_ahead: bool = False):
         self.path = Path(path)
+        self._decoder: Optional[_BackgroundDecode] = None
         try:
             if self.path.is_symlink() and not self.path.exists():
                 raise AudioReadError("broken symbolic link")
@@ -136,7 +144,11 @@ class AudioInput:
         decoded_bytes = self.info.frames * self.info.channels * (2 if self._int16_cache else 4)
         try:
             if self.info.frames <= cache_s * self.info.sample_rate_hz or decoded_bytes <= cache_bytes:
-                self._cache = self._decode_all()
+                if decode_ahead:
+                    self._cache = self._empty_cache()
+                    self._decoder = _BackgroundDecode(self._decoded_pieces(), self._cache)
+                else:
+                    self._cache = self._decode_all()
             elif spill_dir is not None and f.format in SPILL_FORMATS:
                 self._cache = self._spill(Path(spill_dir), decoded_bytes)
         except BaseException:
@@ -151,6 +163,8 @@ class AudioInput:
         return self.info.subtype in INT16_SUBTYPES
 
     def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.stop()  # before the file it reads is closed
         self._file.close()
         if isinstance(self._cache, SpilledSamples):
             self._cache.close()
@@ -168,9 +182,12 @@ class AudioInput:
             stop = min(start + CACHE_READ_FRAMES, self.info.frames)
             yield start, self._read_file(start, stop, self._int16_cache)
 
+    def _empty_cache(self) -> np.ndarray:
+        return np.empty((self.info.channels, self.info.frames), np.int16 if self._int16_cache else np.float32)
+
     def _decode_all(self) -> np.ndarray:
         """The whole file as (channels, frames): int16 for 8/16-bit PCM, else float32."""
-        cache = np.empty((self.info.channels, self.info.frames), np.int16 if self._int16_cache else np.float32)
+        cache = self._empty_cache()
         for start, piece in self._decoded_pieces():
             cache[:, start : start + piece.shape[1]] = piece
         return cache
@@ -225,6 +242,8 @@ class AudioInput:
         if hi <= lo:
             return out
         inside = out[:, lo - start : hi - start]
+        if self._decoder is not None:
+            self._decoder.wait_for(hi)
         if self._cache is not None:
             spilled = isinstance(self._cache, SpilledSamples)
             cached = self._cache.read(lo, hi) if spilled else self._cache[:, lo:hi]
@@ -255,6 +274,50 @@ class AudioInput:
         """The whole file in consecutive blocks of at most ``block_frames``."""
         for start in range(0, self.info.frames, block_frames):
             yield self.read(start, min(start + block_frames, self.info.frames))
+
+
+class _BackgroundDecode:
+    """Fills a cache array from ``pieces`` ((first frame, samples) in order) in a thread.
+
+    ``wait_for(stop)`` blocks until frames [0, stop) are in the cache, and raises
+    the error that stopped the decoding if it stopped before them. ``stop()``
+    ends the thread (it finishes the piece in hand) and waits for it.
+    """
+
+    def __init__(self, pieces: Iterator[tuple[int, np.ndarray]], cache: np.ndarray):
+        self._done = 0  # frames [0, done) are in the cache
+        self._error: Optional[BaseException] = None
+        self._stopping = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(pieces, cache), name="denoise-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self, pieces, cache: np.ndarray) -> None:
+        try:
+            for start, piece in pieces:
+                if self._stopping:
+                    return
+                cache[:, start : start + piece.shape[1]] = piece
+                with self._changed:
+                    self._done = start + piece.shape[1]
+                    self._changed.notify_all()
+        except BaseException as exc:  # handed to the reader that needs the frames
+            with self._changed:
+                self._error = exc
+                self._changed.notify_all()
+
+    def wait_for(self, stop: int) -> None:
+        if self._done >= stop:
+            return
+        with self._changed:
+            while self._done < stop and self._error is None:
+                self._changed.wait()
+            if self._done < stop:
+                raise self._error
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._thread.join()
 
 
 class SpilledSamples:

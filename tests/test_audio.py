@@ -375,3 +375,51 @@ def test_unsupported_container(tmp_path):
     path = write_audio(tmp_path / "a.wav", np.zeros(100, np.float32), 16_000, "PCM_16", fmt="AIFF")
     with pytest.raises(AudioReadError, match=r"^unsupported container AIFF \(WAV and FLAC only\)$"):
         AudioInput(path)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+def test_decoding_ahead_gives_the_same_reads_in_any_order(tmp_path, monkeypatch, subtype):
+    """With decode_ahead the cache fills in a thread; reads wait for their frames and
+    equal the reads of a file decoded up front, whatever their order."""
+    x = np.clip(0.4 * np.random.default_rng(5).standard_normal((2, 300_000)), -1, 1)
+    path = tmp_path / "a.flac"
+    sf.write(path, x.T, 16_000, subtype=subtype)
+    monkeypatch.setattr("denoise_cli.audio.CACHE_READ_FRAMES", 4096)  # many pieces to wait for
+    reads = [(299_000, 300_010), (0, 9000), (-5, 100), (150_000, 150_000), (8000, 200_000), (5, 6)]
+    with AudioInput(path, cache_s=60.0) as whole, AudioInput(path, cache_s=60.0, decode_ahead=True) as ahead:
+        assert whole._decoder is None and ahead._decoder is not None
+        for a, b in reads:
+            assert np.array_equal(ahead.read(a, b), whole.read(a, b)), (a, b)
+
+
+def test_decoding_ahead_raises_the_decoding_error_on_the_read_that_needs_it(tmp_path, monkeypatch):
+    """A FLAC corrupt part way: the frames before the fault read as usual; the first read
+    that needs frames beyond it raises the same error as decoding up front, every time."""
+    x = np.clip(0.4 * np.random.default_rng(6).standard_normal((1, 200_000)), -1, 1)
+    good = tmp_path / "good.flac"
+    sf.write(good, x.T, 16_000, subtype="PCM_16")
+    data = bytearray(good.read_bytes())
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(bytes(data[: len(data) * 3 // 4]))
+    monkeypatch.setattr("denoise_cli.audio.CACHE_READ_FRAMES", 4096)
+    with pytest.raises(AudioReadError) as up_front:
+        AudioInput(cut, cache_s=60.0)
+    reference = sf.read(good, dtype="float32", always_2d=True)[0].T
+    with AudioInput(cut, cache_s=60.0, decode_ahead=True) as inp:
+        assert np.array_equal(inp.read(0, 4096), reference[:, :4096])
+        for _ in range(2):
+            with pytest.raises(AudioReadError) as ahead:
+                inp.read(0, 200_000)
+            assert str(ahead.value) == str(up_front.value)
+
+
+def test_closing_an_input_stops_its_decoding(tmp_path, monkeypatch):
+    """close() ends the decoding thread before the file is closed under it."""
+    x = np.zeros((1, 400_000), np.float32)
+    path = tmp_path / "a.flac"
+    sf.write(path, x.T, 16_000, subtype="PCM_16")
+    monkeypatch.setattr("denoise_cli.audio.CACHE_READ_FRAMES", 1024)
+    inp = AudioInput(path, cache_s=60.0, decode_ahead=True)
+    thread = inp._decoder._thread
+    inp.close()
+    assert not thread.is_alive()

@@ -151,6 +151,31 @@ def test_fingerprint_ignores_block_size_but_not_settings():
     assert len(base.fingerprint(None)) == 16
 
 
+def test_spare_cores_decode_and_encode_beside_the_work(small_inputs, tmp_path, clean_opts, monkeypatch):
+    """Fewer files than --jobs: each worker's file gets background I/O, with the same bytes out
+    as --jobs 1 (in this process for one file, in forked workers for two)."""
+    from denoise_cli import pipeline
+    from denoise_cli.batch import spare_cores
+
+    assert [spare_cores(j, w) for j, w in [(1, 1), (2, 1), (2, 2), (3, 2), (4, 2), (8, 3)]] == [
+        False, True, False, False, True, True]
+    one = small_inputs / "a.wav"
+    seen, clean_file = [], pipeline.clean_file
+    monkeypatch.setattr(pipeline, "clean_file", lambda *a, **k: seen.append(k["background_io"]) or clean_file(*a, **k))
+    clean_paths([one], tmp_path / "j1", clean_opts, RunOptions(jobs=1))
+    clean_paths([one], tmp_path / "j2", clean_opts, RunOptions(jobs=2))
+    assert seen == [False, True]
+    assert (tmp_path / "j1" / "a.wav").read_bytes() == (tmp_path / "j2" / "a.wav").read_bytes()
+    monkeypatch.undo()
+    report = clean_paths([small_inputs], tmp_path / "j4", clean_opts, RunOptions(jobs=4))
+    assert report.return_code == 0
+    ones = clean_paths([small_inputs], tmp_path / "one", clean_opts, RunOptions(jobs=1))
+    assert ones.return_code == 0
+    for rel in ("a.wav", "sub/b.flac"):
+        assert (tmp_path / "j4" / rel).read_bytes() == (tmp_path / "one" / rel).read_bytes()
+    assert temp_leftovers(tmp_path) == []
+
+
 def test_threads_sharing_one_model_give_the_outputs_of_one_process(tmp_path, clean_opts):
     """--parallel threads (the GPU path, here on the CPU) equals the in-process run; a bad file fails alone."""
     import soundfile as sf

@@ -113,6 +113,27 @@ def test_a_flac_too_large_for_the_cache_is_decoded_once_with_the_same_output(tmp
     assert [p.name for p in (tmp_path / "spilled").iterdir()] == ["out.flac"]
 
 
+@pytest.mark.parametrize("suffix,subtype", [(".flac", "PCM_16"), (".flac", "PCM_24"), (".wav", "FLOAT")])
+def test_background_decoding_and_encoding_give_the_same_bytes(tmp_path, stereo_48k, clean_opts, models,
+                                                              monkeypatch, suffix, subtype):
+    """background_io (a file with a spare core): the input decoded ahead and the output
+    encoded behind in threads, in small pieces and blocks, give the same output and report
+    as the plain passes, and leave nothing else in the output folder."""
+    import threading
+
+    monkeypatch.setattr("denoise_cli.audio.CACHE_READ_FRAMES", 4096)
+    x, rate = sf.read(str(stereo_48k["PCM_16"]), dtype="float32")
+    src = tmp_path / f"in{suffix}"
+    sf.write(src, x, rate, subtype=subtype)
+    opts = _small_blocks(clean_opts, block_s=0.7)
+    plain = clean_file(src, tmp_path / "plain" / f"out{suffix}", opts, models)
+    behind = clean_file(src, tmp_path / "behind" / f"out{suffix}", opts, models, background_io=True)
+    assert (tmp_path / "plain" / f"out{suffix}").read_bytes() == (tmp_path / "behind" / f"out{suffix}").read_bytes()
+    assert plain["segments"] == behind["segments"] and plain["noise_profile"] == behind["noise_profile"]
+    assert [p.name for p in (tmp_path / "behind").iterdir()] == [f"out{suffix}"]
+    assert not [t for t in threading.enumerate() if t.name in ("denoise-decode", "denoise-write")]
+
+
 @pytest.mark.parametrize("subtype,tol", [("PCM_16", 1), ("FLOAT", 1e-4)])
 def test_small_blocks_equal_one_block(tmp_path, stereo_48k, clean_opts, models, subtype, tol):
     whole_opts = _small_blocks(clean_opts, block_s=30.0)
