@@ -15,7 +15,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import soundfile as sf
@@ -94,11 +94,12 @@ class AudioInput:
     from that file, not a decode (5 minutes of 48 kHz stereo white noise as
     FLAC decoded in 1.06 s, its raw samples read back in 0.06 s).
 
-    With ``decode_ahead``, the in-memory cache is filled by a background thread
-    (libsndfile and numpy free the GIL while they decode and copy): a read waits
-    only until its frames are decoded, so the first pass works on the start of
-    the file while the rest decodes on another core. A decoding error is raised
-    by the read that needs the frames it stopped at.
+    With ``decode_ahead``, the in-memory cache or the decoded copy is filled by a
+    background thread (libsndfile, numpy and file writes free the GIL): a read
+    waits only until its frames are decoded, so the first pass works on the
+    start of the file while the rest decodes on another core. A decoding error
+    is raised by the read that needs the frames it stopped at; a disk that fills
+    while the copy is written sends the reads to the file, as without the copy.
 
     Otherwise the last ``window_s`` seconds stay decoded: a read that starts
     inside that window, or where it ends, decodes only what lies beyond it. The
@@ -145,12 +146,12 @@ class AudioInput:
         try:
             if self.info.frames <= cache_s * self.info.sample_rate_hz or decoded_bytes <= cache_bytes:
                 if decode_ahead:
-                    self._cache = self._empty_cache()
-                    self._decoder = _BackgroundDecode(self._decoded_pieces(), self._cache)
+                    self._cache = cache = self._empty_cache()
+                    self._decoder = _BackgroundDecode(self._decoded_pieces(), _store_in(cache))
                 else:
                     self._cache = self._decode_all()
             elif spill_dir is not None and f.format in SPILL_FORMATS:
-                self._cache = self._spill(Path(spill_dir), decoded_bytes)
+                self._cache = self._spill(Path(spill_dir), decoded_bytes, decode_ahead)
         except BaseException:
             f.close()
             raise
@@ -192,14 +193,18 @@ class AudioInput:
             cache[:, start : start + piece.shape[1]] = piece
         return cache
 
-    def _spill(self, folder: Path, decoded_bytes: int) -> Optional["SpilledSamples"]:
-        """The whole file decoded into a temporary file in ``folder``; None where it has no room."""
+    def _spill(self, folder: Path, decoded_bytes: int, ahead: bool = False) -> Optional["SpilledSamples"]:
+        """The whole file decoded into a temporary file in ``folder`` (by a background thread
+        when ``ahead``); None where it has no room."""
         try:
             if shutil.disk_usage(folder).free < 2 * decoded_bytes:
                 return None
             spill = SpilledSamples(folder, self.info.channels, np.int16 if self._int16_cache else np.float32)
         except OSError:
             return None
+        if ahead:
+            self._decoder = _BackgroundDecode(self._decoded_pieces(), lambda start, piece: spill.append(piece))
+            return spill
         try:
             for _, piece in self._decoded_pieces():
                 spill.append(piece)
@@ -243,7 +248,12 @@ class AudioInput:
             return out
         inside = out[:, lo - start : hi - start]
         if self._decoder is not None:
-            self._decoder.wait_for(hi)
+            try:
+                self._decoder.wait_for(hi)
+            except OSError:  # the disk filled up under the decoded copy: read the file instead
+                self._decoder.stop()
+                self._cache.close()
+                self._cache = self._decoder = None
         if self._cache is not None:
             spilled = isinstance(self._cache, SpilledSamples)
             cached = self._cache.read(lo, hi) if spilled else self._cache[:, lo:hi]
@@ -276,28 +286,35 @@ class AudioInput:
             yield self.read(start, min(start + block_frames, self.info.frames))
 
 
-class _BackgroundDecode:
-    """Fills a cache array from ``pieces`` ((first frame, samples) in order) in a thread.
+def _store_in(cache: np.ndarray) -> Callable[[int, np.ndarray], None]:
+    def store(start: int, piece: np.ndarray) -> None:
+        cache[:, start : start + piece.shape[1]] = piece
 
-    ``wait_for(stop)`` blocks until frames [0, stop) are in the cache, and raises
-    the error that stopped the decoding if it stopped before them. ``stop()``
-    ends the thread (it finishes the piece in hand) and waits for it.
+    return store
+
+
+class _BackgroundDecode:
+    """Hands ``pieces`` ((first frame, samples), in order) to ``store`` in a thread.
+
+    ``wait_for(stop)`` blocks until frames [0, stop) are stored, and raises the
+    error that stopped the decoding or the storing if it stopped before them.
+    ``stop()`` ends the thread (it finishes the piece in hand) and waits for it.
     """
 
-    def __init__(self, pieces: Iterator[tuple[int, np.ndarray]], cache: np.ndarray):
-        self._done = 0  # frames [0, done) are in the cache
+    def __init__(self, pieces: Iterator[tuple[int, np.ndarray]], store: Callable[[int, np.ndarray], None]):
+        self._done = 0  # frames [0, done) are stored
         self._error: Optional[BaseException] = None
         self._stopping = False
         self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, args=(pieces, cache), name="denoise-decode", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(pieces, store), name="denoise-decode", daemon=True)
         self._thread.start()
 
-    def _run(self, pieces, cache: np.ndarray) -> None:
+    def _run(self, pieces, store) -> None:
         try:
             for start, piece in pieces:
                 if self._stopping:
                     return
-                cache[:, start : start + piece.shape[1]] = piece
+                store(start, piece)
                 with self._changed:
                     self._done = start + piece.shape[1]
                     self._changed.notify_all()
@@ -326,17 +343,23 @@ class SpilledSamples:
     The file has no name (``tempfile.TemporaryFile``), so nothing is left behind
     however the process ends. Samples are stored interleaved, (frames, channels)
     of ``dtype``; ``read`` gives (channels, n) of that dtype. Appends raise
-    OSError when the disk is full.
+    OSError when the disk is full. Reads and writes give their own offsets
+    (pread, pwrite), so one thread may append while another reads what is stored.
     """
 
     def __init__(self, folder: Path, channels: int, dtype):
-        self._file = tempfile.TemporaryFile(dir=folder, prefix=".denoise-decoded-")
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".denoise-decoded-", buffering=0)
+        self._fd = self._file.fileno()
         self.channels, self.dtype = channels, np.dtype(dtype)
         self.frames = 0
 
     def append(self, block: np.ndarray) -> None:
         """block: (channels, n) of ``dtype``, the frames after those appended so far."""
-        self._file.write(np.ascontiguousarray(block.T, dtype=self.dtype).data)
+        data = memoryview(np.ascontiguousarray(block.T, dtype=self.dtype)).cast("B")
+        offset = self.frames * self.channels * self.dtype.itemsize
+        while data:
+            written = os.pwrite(self._fd, data, offset)
+            data, offset = data[written:], offset + written
         self.frames += block.shape[1]
 
     def read(self, lo: int, hi: int) -> np.ndarray:
@@ -344,8 +367,8 @@ class SpilledSamples:
         if not 0 <= lo <= hi <= self.frames:
             raise ValueError(f"frames [{lo}, {hi}) outside the {self.frames} stored")
         buf = np.empty((hi - lo, self.channels), self.dtype)
-        self._file.seek(lo * self.channels * self.dtype.itemsize)
-        if self._file.readinto(buf.data.cast("B")) != buf.nbytes:
+        if buf.nbytes and os.preadv(self._fd, [buf.data.cast("B")], lo * self.channels * self.dtype.itemsize) \
+                != buf.nbytes:
             raise AudioReadError("temporary decoded copy ended early")
         return buf.T
 

@@ -227,10 +227,12 @@ def test_decoded_cache_reads_the_floats_libsndfile_gives(tmp_path, fmt, subtype)
         assert np.array_equal(cached.read(0, 70_000), reference)
 
 
+@pytest.mark.parametrize("ahead", [False, True])
 @pytest.mark.parametrize("subtype,dtype", [("PCM_16", np.int16), ("PCM_24", np.float32)])
 def test_a_flac_too_large_for_memory_is_decoded_once_into_a_nameless_temporary_file(tmp_path, monkeypatch,
-                                                                                     subtype, dtype):
-    """Every read equals libsndfile's floats; the file is decoded once; the folder gains no file."""
+                                                                                     subtype, dtype, ahead):
+    """Every read equals libsndfile's floats; the file is decoded once; the folder gains no file.
+    Decoded ahead, in a thread, too: reads wait for the frames they need."""
     x = np.clip(0.4 * np.random.default_rng(3).standard_normal((2, 150_000)), -1, 1)  # > two cache reads
     path = tmp_path / "in" / "a.flac"
     path.parent.mkdir()
@@ -242,8 +244,9 @@ def test_a_flac_too_large_for_memory_is_decoded_once_into_a_nameless_temporary_f
     read_file = AudioInput._read_file
     monkeypatch.setattr(AudioInput, "_read_file",
                         lambda self, a, b, *rest: decoded.append(b - a) or read_file(self, a, b, *rest))
-    with AudioInput(path, cache_bytes=1000, spill_dir=spill_dir) as inp:
+    with AudioInput(path, cache_bytes=1000, spill_dir=spill_dir, decode_ahead=ahead) as inp:
         assert isinstance(inp._cache, SpilledSamples) and inp._cache.dtype == dtype
+        assert (inp._decoder is not None) == ahead
         assert list(spill_dir.iterdir()) == []  # the temporary file has no name
         for start, stop in [(0, 150_000), (-3, 65_540), (149_990, 150_004), (70_000, 70_000), (5, 6)]:
             expected = np.zeros((2, stop - start), np.float32)
@@ -254,9 +257,11 @@ def test_a_flac_too_large_for_memory_is_decoded_once_into_a_nameless_temporary_f
     assert list(spill_dir.iterdir()) == [] and sorted(p.name for p in path.parent.iterdir()) == ["a.flac"]
 
 
-def test_no_spill_for_wav_without_room_or_when_the_disk_fills(tmp_path, monkeypatch):
+@pytest.mark.parametrize("ahead", [False, True])
+def test_no_spill_for_wav_without_room_or_when_the_disk_fills(tmp_path, monkeypatch, ahead):
     """WAV reads directly; a folder without room for twice the decoded size, or a write
-    that fails midway, leaves the file read through the window with the same floats."""
+    that fails midway (decoding ahead in a thread too), leaves the file read through the
+    window with the same floats."""
     x = np.clip(0.4 * np.random.default_rng(4).standard_normal((1, 150_000)), -1, 1)
     wav, flac = tmp_path / "a.wav", tmp_path / "a.flac"
     sf.write(wav, x.T, 16_000, subtype="PCM_16")
@@ -285,9 +290,10 @@ def test_no_spill_for_wav_without_room_or_when_the_disk_fills(tmp_path, monkeypa
 
     original_append = SpilledSamples.append
     monkeypatch.setattr(SpilledSamples, "append", fill_up)
-    with AudioInput(flac, cache_bytes=1000, spill_dir=tmp_path, window_s=1.0) as inp:
-        assert inp._cache is None and len(appended) == 2
+    with AudioInput(flac, cache_bytes=1000, spill_dir=tmp_path, window_s=1.0, decode_ahead=ahead) as inp:
         assert np.array_equal(inp.read(0, 150_000), reference)
+        assert inp._cache is None and inp._decoder is None and len(appended) == 2
+        assert np.array_equal(inp.read(100, 140_000), reference[:, 100:140_000])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.flac", "a.wav"]
 
 

@@ -90,10 +90,12 @@ def test_a_file_too_large_for_the_cache_is_decoded_at_most_three_times(tmp_path,
     assert sum(decoded) <= 3 * frames
 
 
+@pytest.mark.parametrize("background_io", [False, True])
 def test_a_flac_too_large_for_the_cache_is_decoded_once_with_the_same_output(tmp_path, stereo_48k, clean_opts,
-                                                                             models, monkeypatch):
-    """Spilled to a temporary file in the output's folder: one decode instead of one per pass,
-    the same bytes out, and nothing else left in that folder."""
+                                                                             models, monkeypatch, background_io):
+    """Spilled to a temporary file in the output's folder (in a background thread with
+    background_io): one decode instead of one per pass, the same bytes out, and nothing
+    else left in that folder."""
     from denoise_cli.audio import AudioInput
 
     x, rate = sf.read(str(stereo_48k["PCM_16"]), dtype="int16")
@@ -104,7 +106,7 @@ def test_a_flac_too_large_for_the_cache_is_decoded_once_with_the_same_output(tmp
     monkeypatch.setattr(AudioInput, "_read_file",
                         lambda self, a, b, *rest: decoded.append(b - a) or read_file(self, a, b, *rest))
     opts = replace(_small_blocks(clean_opts, block_s=0.7), decoded_cache_mb=0.01)
-    clean_file(flac, tmp_path / "spilled" / "out.flac", opts, models)
+    clean_file(flac, tmp_path / "spilled" / "out.flac", opts, models, background_io=background_io)
     assert sum(decoded) == len(x)
     decoded.clear()
     clean_file(flac, tmp_path / "read" / "out.flac", replace(opts, spill_decoded=False), models)
