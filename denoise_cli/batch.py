@@ -486,7 +486,7 @@ def spare_cores(jobs: int, workers: int) -> bool:
     keeps one thread per worker: its spinning threads slowed those that
     decode and encode more than they gained (a 10-minute 48 kHz stereo FLAC:
     2.16-2.19 s with background I/O and one torch thread, 2.56-2.78 s with
-    two torch threads, 3.04-3.31 s with neither).
+    two torch threads, 3.04-3.31 s with neither; scripts/bench_threads.py).
     """
     return jobs >= 2 * workers
 
