@@ -449,6 +449,8 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
         return
     workers = min(run.jobs, len(jobs))
     background_io = spare_cores(run.jobs, workers)
+    if workers > 1:
+        jobs = longest_first(jobs)
     in_threads = run.parallel == "threads" or (run.parallel == "auto" and device == "cuda")
     if run.backend == "local" and in_threads and opts.model.enabled:
         yield from _run_threads(jobs, opts, device, workers)
@@ -475,6 +477,18 @@ def _run_jobs(jobs: list[Job], opts: CleanOptions, device: str, run: RunOptions)
                 yield from _run_joblib(jobs, opts, device, n_jobs=-1)
         finally:
             client.close()
+
+
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """``jobs`` longest first (by the header's duration), ties in their given order.
+
+    With several workers the files are handed out in this order, so a long file
+    does not start last and run alone while the other workers idle (a 10-minute
+    48 kHz stereo file after six 30 s ones, ``--jobs 2``: 4.93-5.40 s in walk
+    order, 4.54-4.64 s longest first, six runs and three). With one worker the
+    order changes nothing, and the walk's is kept.
+    """
+    return sorted(jobs, key=lambda job: -job.duration_s)
 
 
 def spare_cores(jobs: int, workers: int) -> bool:

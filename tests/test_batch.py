@@ -151,6 +151,25 @@ def test_fingerprint_ignores_block_size_but_not_settings():
     assert len(base.fingerprint(None)) == 16
 
 
+def test_several_workers_take_the_longest_files_first(monkeypatch, tmp_path):
+    """Handed out longest first (ties in walk order) when several workers run; one worker
+    keeps the walk's order."""
+    from denoise_cli import batch
+    from denoise_cli.batch import Job, longest_first
+
+    jobs = [Job(Path(f"{n}.wav"), Path(f"{n}.wav"), tmp_path / f"{n}.wav", None, d)
+            for n, d in [("a", 30.0), ("b", 600.0), ("c", 0.0), ("d", 30.0), ("e", 45.5)]]
+    assert [j.input.stem for j in longest_first(jobs)] == ["b", "e", "a", "d", "c"]
+    handed = {}
+    monkeypatch.setattr(batch, "_run_local_pool", lambda todo, *a: handed.setdefault("pool", todo) and iter(()))
+    monkeypatch.setattr(batch, "clean_job", lambda job, *a, **k: handed.setdefault("one", []).append(job))
+    monkeypatch.setattr("denoise_cli.preload.load_heavy_modules", lambda: None)
+    list(batch._run_jobs(jobs, CleanOptions(), "cpu", RunOptions(jobs=2)))
+    list(batch._run_jobs(jobs, CleanOptions(), "cpu", RunOptions(jobs=1)))
+    assert [j.input.stem for j in handed["pool"]] == ["b", "e", "a", "d", "c"]
+    assert [j.input.stem for j in handed["one"]] == ["a", "b", "c", "d", "e"]
+
+
 def test_spare_cores_decode_and_encode_beside_the_work(small_inputs, tmp_path, clean_opts, monkeypatch):
     """Fewer files than --jobs: each worker's file gets background I/O, with the same bytes out
     as --jobs 1 (in this process for one file, in forked workers for two)."""
