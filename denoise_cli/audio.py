@@ -189,8 +189,9 @@ class AudioInput:
     def _decode_all(self) -> np.ndarray:
         """The whole file as (channels, frames): int16 for 8/16-bit PCM, else float32."""
         cache = self._empty_cache()
+        store = _store_in(cache)
         for start, piece in self._decoded_pieces():
-            cache[:, start : start + piece.shape[1]] = piece
+            store(start, piece)
         return cache
 
     def _spill(self, folder: Path, decoded_bytes: int, ahead: bool = False) -> Optional["SpilledSamples"]:
@@ -287,6 +288,8 @@ class AudioInput:
 
 
 def _store_in(cache: np.ndarray) -> Callable[[int, np.ndarray], None]:
+    """store(first frame, (channels, n) samples): put a decoded piece in its place in ``cache``."""
+
     def store(start: int, piece: np.ndarray) -> None:
         cache[:, start : start + piece.shape[1]] = piece
 

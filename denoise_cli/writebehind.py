@@ -1,6 +1,6 @@
 """Encoding an output in a background thread while the next block is cleaned.
 
-For a file given more than one core (``pipeline.clean_file`` with ``threads`` >= 2):
+For a file that has a spare core (``pipeline.clean_file`` with ``background_io``):
 libsndfile and numpy free the GIL while they convert and encode, so the FLAC or
 WAV encoding of one block runs on another core beside the cleaning of the next.
 """
@@ -49,10 +49,14 @@ class WriteBehind:
 
     def close(self) -> None:
         """Wait until every queued block is written; raise the writer's error, if any."""
+        self._end_thread()
+        self._raise_error()
+
+    def _end_thread(self) -> None:
+        """Let the thread take what is queued (dropped after an error), then end it."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-        self._raise_error()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -66,6 +70,4 @@ class WriteBehind:
             self.close()
         else:  # the caller's error wins; stop the thread before the writer discards its file
             self._error = self._error or exc
-            if self._thread.is_alive():
-                self._queue.put(None)
-                self._thread.join()
+            self._end_thread()

@@ -250,8 +250,8 @@ def main() -> None:
     for name, rate, channels, seconds, copies in chosen:
         folder = BENCH / "in" / name
         folder.mkdir(parents=True, exist_ok=True)
-        files = [folder / f"{name}_{i}.flac" for i in range(copies)]  # seeded by index: one_48k_stereo_0
-        # has the samples of long_48k_stereo_0
+        # seeded by index, so one_48k_stereo_0 has the samples of long_48k_stereo_0
+        files = [folder / f"{name}_{i}.flac" for i in range(copies)]
         for i, path in enumerate(files):
             make_file(path, rate, channels, seconds, seed=i)
         runs = [(jobs, "cpu") for jobs in sorted({1, cores})]
