@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -207,6 +207,15 @@ train-v15b: data runs/dns-v14s.pt
 # v15c: v15b's fine-tune with babble in half of the examples (--babble-share 0.5).
 train-v15c: data runs/dns-v14s.pt
 	$(DENOISE) train $(V15B_RECIPE) --babble-share 0.5 --out runs/dns-v15c.pt --run-dir runs/dns-v15c
+
+# v16: v15b fine-tuned 3000 steps more (v15b's options, learning rate 2e-4, seed 16); lost.
+# (the later --init, --steps, --lr and --seed override V15B_RECIPE's).
+train-v16: data runs/dns-v15b.pt
+	$(DENOISE) train $(V15B_RECIPE) --init runs/dns-v15b.pt --steps 3000 --lr 2e-4 --seed 16 \
+		--out runs/dns-v16.pt --run-dir runs/dns-v16
+
+runs/dns-v15b.pt: | runs/dns-v14s.pt
+	$(DENOISE) train $(V15B_RECIPE) --out runs/dns-v15b.pt --run-dir runs/dns-v15b
 
 # Held-out scores: noisy input, spectral subtraction alone, the full chain.
 evaluate: eval-set

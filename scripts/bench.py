@@ -10,7 +10,8 @@ gives each row's "work RTF": (wall - start-up) / audio, the rate a long batch
 approaches once the start-up is paid.
 
     python scripts/bench.py            # short and 10-minute files, --jobs 1 and --jobs all
-    python scripts/bench.py --long     # a 3-hour 48 kHz stereo and a 10-hour 16 kHz mono file
+    python scripts/bench.py --long     # a 3-hour 48 kHz stereo and a 10-hour 16 kHz mono file, and
+                                       # two 1-hour files of each (--jobs 2 with start-up amortised)
     python scripts/bench.py --long --sets 10h_16k_mono   # one set of the chosen list
     python scripts/bench.py --peers-python build/peers-venv/bin/python
                                        # also sox, ffmpeg, noisereduce, RNNoise, DeepFilterNet
@@ -48,7 +49,10 @@ SETS = {
     "default": [("short_16k_mono", 16_000, 1, 30, 8), ("short_48k_stereo", 48_000, 2, 30, 8),
                 ("long_16k_mono", 16_000, 1, 600, 2), ("long_48k_stereo", 48_000, 2, 600, 2),
                 ("one_48k_stereo", 48_000, 2, 600, 1)],
-    "long": [("3h_48k_stereo", 48_000, 2, 3 * 3600, 1), ("10h_16k_mono", 16_000, 1, 10 * 3600, 1)],
+    "long": [("3h_48k_stereo", 48_000, 2, 3 * 3600, 1), ("10h_16k_mono", 16_000, 1, 10 * 3600, 1),
+             # two files, one per worker, long enough that the start-up (about 1 s) is 3 % of the
+             # wall time or less: what is left between --jobs 1 and --jobs 2 is the workers' own
+             ("two_1h_48k_stereo", 48_000, 2, 3600, 2), ("two_1h_16k_mono", 16_000, 1, 3600, 2)],
 }
 NO_PEERS = {"one_48k_stereo"}  # the first file of long_48k_stereo again: the peers' figures would repeat
 
@@ -227,7 +231,7 @@ def chosen_sets(long: bool, names: str | None) -> list[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files")
+    parser.add_argument("--long", action="store_true", help="the 3-hour and 10-hour files, and two 1-hour files of each kind")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--peers-python", help="the peers' interpreter (make peers): also time the peers")
     parser.add_argument("--sets", help="comma-separated set names to run (default: all of the chosen list)")
