@@ -35,6 +35,9 @@ def default_speaker(spk):
         return ("tuxpaint-stamps-default", f"{spk[9:]} stamp descriptions, 44.1 kHz")
     if spk.startswith("flite_"):
         return ("flite + libflite1", f"flite's {spk[6:]} voice (synthetic, en-US/en-GB) reading base-files' licence texts, 16 kHz")
+    if spk.startswith("festival_"):
+        return ("festival + festvox-* (scripts/make_tts_speech.py FESTIVAL_PACKAGES)",
+                f"festival's {spk[9:]} voice (synthetic) reading base-files' licence texts, 16 kHz")
     if spk.startswith("klettres_"):
         return ("klettres-data", f"{spk[9:]} spoken letters/syllables (KLettres)")
     return ("?", "")

@@ -74,6 +74,16 @@ noise() {
 }
 A=(-type f \( -name '*.wav' -o -name '*.ogg' -o -name '*.oga' -o -name '*.flac' \))
 
+# ---------- five festival voices (`bash scripts/fetch_data.sh festival`) ----------
+# For v16f, the shipped model: `make train` and `make train-v16f` run this after `make data`.
+if [ "${1:-}" = festival ]; then
+  fetch festival libestools2.5 festlex-cmu festlex-poslex festival-ca festival-czech festvox-kdlpc16k \
+    festvox-ca-ona-hts festvox-ru festvox-suopuhe-common festvox-suopuhe-lj festvox-czech-dita
+  $PY scripts/make_tts_speech.py $D/raw $D/speech/train --engine festival --minutes-per-voice 12
+  $PY scripts/data_tools.py manifest
+  exit 0
+fi
+
 # ---------- stage 1: minimal set (asterisk speech, core noise) ----------
 fetch $SPEECH_PKGS
 fetch $NOISE_PKGS
