@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -141,37 +142,65 @@ def speed_to_16k(x: np.ndarray, rate_hz: int, speed: float) -> np.ndarray:
     return resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
-def make_festival(raw: Path, out_dir: Path, minutes_per_voice: float, seed: int) -> None:
-    """FESTIVAL_VOICES into ``out_dir/festival_<name>/NNNN.wav`` (16 kHz PCM16), up to the minutes each."""
-    rng = np.random.default_rng([seed, 1])  # a stream of its own: flite's draws stay as they were
+def dealt(rng: np.random.Generator, voices: int) -> list[list[str]]:
+    """The sentences shuffled by ``rng`` and dealt round-robin: one list per voice."""
     pool = sentences()
     order = rng.permutation(len(pool))
-    for v, (name, voice) in enumerate(FESTIVAL_VOICES.items()):
-        folder = out_dir / f"festival_{name}"
-        mine = [pool[i] for i in order[v :: len(FESTIVAL_VOICES)]]
+    return [[pool[i] for i in order[v::voices]] for v in range(voices)]
+
+
+def write_voice(folder: Path, clips: Iterator[tuple[int, np.ndarray]], minutes: float) -> None:
+    """``folder/NNNN.wav`` (16 kHz PCM16) for each (sentence number, samples) of ``clips``,
+    until ``minutes`` of speech are written; then ``folder/.done``. Skipped when that exists."""
+    if (folder / ".done").exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    total_s, count = 0.0, 0
+    for k, x in clips:  # a generator: nothing past the last file needed is synthesised or read
+        if total_s >= 60 * minutes:
+            break
+        sf.write(folder / f"{k:04d}.wav", x, SAMPLE_RATE_HZ, subtype="PCM_16")
+        total_s, count = total_s + x.size / SAMPLE_RATE_HZ, count + 1
+    (folder / ".done").touch()
+    print(f"{folder.name}: {count} sentences, {total_s / 60:.1f} min")
+
+
+def make_flite(raw: Path, out_dir: Path, minutes_per_voice: float, seed: int) -> None:
+    """VOICES into ``out_dir/flite_<voice>/``."""
+    rng = np.random.default_rng(seed)
+    for voice, mine in zip(VOICES, dealt(rng, len(VOICES))):
+        # draws for every sentence of every voice, so a voice's files do not depend on the others' runs
+        f0 = rng.uniform(*F0_SHIFT_RANGE, len(mine))
+        stretch = rng.uniform(*STRETCH_RANGE, len(mine))
+        clips = ((k, synthesise(raw, voice, text, f0[k], stretch[k])) for k, text in enumerate(mine))
+        write_voice(out_dir / f"flite_{voice}", clips, minutes_per_voice)
+
+
+def _festival_clips(wavs: list[Path], speed: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(sentence number, 16 kHz samples) of festival's outputs that are usable targets."""
+    for k, wav in enumerate(wavs):
+        if not wav.exists():  # festival skipped a sentence it could not say
+            continue
+        x, rate_hz = sf.read(wav, dtype="float32")
+        if np.abs(x).max() >= FULL_SCALE:  # clipped by festival itself: not a clean target
+            continue
+        # at half level: festival writes near full scale, and resampling may overshoot it
+        yield k, speed_to_16k(0.5 * x, rate_hz, speed[k])
+
+
+def make_festival(raw: Path, out_dir: Path, minutes_per_voice: float, seed: int) -> None:
+    """FESTIVAL_VOICES into ``out_dir/festival_<name>/``."""
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: flite's draws stay as they were
+    for (name, voice), mine in zip(FESTIVAL_VOICES.items(), dealt(rng, len(FESTIVAL_VOICES))):
         stretch = rng.uniform(*STRETCH_RANGE, len(mine))
         speed = rng.uniform(*SPEED_RANGE, len(mine))
+        folder = out_dir / f"festival_{name}"
         if (folder / ".done").exists():
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
+            continue  # before festival runs: it speaks every sentence of the voice in one go
         with tempfile.TemporaryDirectory() as tmp:
-            raw_wavs = [Path(tmp) / f"{k:04d}.wav" for k in range(len(mine))]
-            festival_batch(raw, voice, list(zip(raw_wavs, stretch, mine)))
-            total_s, count = 0.0, 0
-            for k, wav in enumerate(raw_wavs):
-                if total_s >= 60 * minutes_per_voice:
-                    break
-                if not wav.exists():  # festival skipped a sentence it could not say
-                    continue
-                x, rate_hz = sf.read(wav, dtype="float32")
-                if np.abs(x).max() >= FULL_SCALE:  # clipped by festival itself: not a clean target
-                    continue
-                # at half level: festival writes near full scale, and resampling may overshoot it
-                x = speed_to_16k(0.5 * x, rate_hz, speed[k])
-                sf.write(folder / f"{k:04d}.wav", x, SAMPLE_RATE_HZ, subtype="PCM_16")
-                total_s, count = total_s + x.size / SAMPLE_RATE_HZ, count + 1
-        (folder / ".done").touch()
-        print(f"festival_{name}: {count} sentences, {total_s / 60:.1f} min")
+            wavs = [Path(tmp) / f"{k:04d}.wav" for k in range(len(mine))]
+            festival_batch(raw, voice, list(zip(wavs, stretch, mine)))
+            write_voice(folder, _festival_clips(wavs, speed), minutes_per_voice)
 
 
 def main() -> None:
@@ -182,30 +211,8 @@ def main() -> None:
     ap.add_argument("--minutes-per-voice", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    if args.engine == "festival":
-        make_festival(args.raw_dir, args.out_dir, args.minutes_per_voice, args.seed)
-        return
-    rng = np.random.default_rng(args.seed)
-    pool = sentences()
-    order = rng.permutation(len(pool))
-    for v, voice in enumerate(VOICES):
-        folder = args.out_dir / f"flite_{voice}"
-        mine = [pool[i] for i in order[v :: len(VOICES)]]
-        # draws for every sentence of every voice, so a voice's files do not depend on the others' runs
-        f0 = rng.uniform(*F0_SHIFT_RANGE, len(mine))
-        stretch = rng.uniform(*STRETCH_RANGE, len(mine))
-        if (folder / ".done").exists():
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        total_s, count = 0.0, 0
-        for k, text in enumerate(mine):
-            if total_s >= 60 * args.minutes_per_voice:
-                break
-            x = synthesise(args.raw_dir, voice, text, f0[k], stretch[k])
-            sf.write(folder / f"{k:04d}.wav", x, SAMPLE_RATE_HZ, subtype="PCM_16")
-            total_s, count = total_s + x.size / SAMPLE_RATE_HZ, count + 1
-        (folder / ".done").touch()
-        print(f"flite_{voice}: {count} sentences, {total_s / 60:.1f} min")
+    make = make_festival if args.engine == "festival" else make_flite
+    make(args.raw_dir, args.out_dir, args.minutes_per_voice, args.seed)
 
 
 if __name__ == "__main__":
