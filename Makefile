@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17a train-v17b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -226,6 +226,20 @@ V16F_RECIPE = $(V15B_RECIPE) --speakers $(V16F_SPEAKERS) --init runs/dns-v15b.pt
 train-v16f: data runs/dns-v15b.pt
 	bash scripts/fetch_data.sh festival
 	$(DENOISE) train $(V16F_RECIPE) --out runs/dns-v16f.pt --run-dir runs/dns-v16f
+
+# v16f fine-tuned 2000 more steps with a STOI-like envelope-correlation term in the loss
+# (--stoi-weight; denoise_cli/losses.py), at two weights; one thread each, so they can run side by side
+V17_RECIPE = $(V16F_RECIPE) --init runs/dns-v16f.pt --steps 2000 --seed 17 --threads 1
+
+runs/dns-v16f.pt: | runs/dns-v15b.pt
+	bash scripts/fetch_data.sh festival
+	$(DENOISE) train $(V16F_RECIPE) --out runs/dns-v16f.pt --run-dir runs/dns-v16f
+
+train-v17a: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17_RECIPE) --stoi-weight 0.05 --out runs/dns-v17a.pt --run-dir runs/dns-v17a
+
+train-v17b: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17_RECIPE) --stoi-weight 0.2 --out runs/dns-v17b.pt --run-dir runs/dns-v17b
 
 runs/dns-v15b.pt: | runs/dns-v14s.pt
 	$(DENOISE) train $(V15B_RECIPE) --out runs/dns-v15b.pt --run-dir runs/dns-v15b

@@ -38,15 +38,15 @@ from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
 from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
+from .losses import envelope_loss, mask_loss
 from .model import SIZES, VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
 from .weights import file_sha256, load_checkpoint, save_checkpoint
 
-COMPRESS = 0.3  # power-law compression of magnitudes in the loss
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0}  # options added after runs had begun: left out of a recipe at these values
+LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0}  # options added after runs had begun: left out of a recipe at these values
 # options that say where and how a run goes, not what it learns: left out of the recipe and the record
 RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")
 
@@ -75,6 +75,7 @@ class TrainOptions:
     checkpoint_every: int = 250
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
+    stoi_weight: float = 0.0  # weight of losses.envelope_loss (STOI-like) added to the masked-magnitude MSE
     # the training front end: one floor (no tonal floors), as the shipped model was trained
     spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
                                                 steady_over_subtraction=None, tonal_floor=False)
@@ -264,33 +265,20 @@ def training_batches(maker: MixtureMaker, seed: int, first: int, last: int, work
                                        num_workers=workers, pin_memory=device.type == "cuda", **ahead)
 
 
-def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tensor,
-              under_weight: float = 1.0) -> torch.Tensor:
-    """MSE between compressed masked and clean magnitudes.
-
-    under_weight > 1 weighs errors where the estimate falls below the clean
-    magnitude (removed speech) more than those above it (residual noise):
-    speech distortion costs intelligibility more than a little residual noise.
-    """
-    noisy_mag = noisy_mag[:, : mask.shape[1]]  # with noise input, the frames' half of the input
-    est = (mask * noisy_mag + 1e-8) ** COMPRESS
-    ref = (clean_mag + 1e-8) ** COMPRESS
-    err = (est - ref) ** 2
-    if under_weight != 1.0:
-        err = torch.where(est < ref, under_weight * err, err)
-    return torch.mean(err)
-
-
 GRAD_CLIP_NORM = 5.0
 
 
 def optimise_step(model: MaskNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                  under_weight: float) -> float:
+                  under_weight: float, stoi_weight: float = 0.0) -> float:
     """One training step on a batch (x: model input, y: clean magnitudes, both on the model's
-    device): the masked loss, its gradients clipped to GRAD_CLIP_NORM, one optimiser step.
+    device): the masked loss (plus ``stoi_weight`` times the envelope loss of the masked
+    magnitudes), its gradients clipped to GRAD_CLIP_NORM, one optimiser step.
     Returns the loss before the step (waiting for the device)."""
     model.train()
-    loss = mask_loss(model(x), x, y, under_weight)
+    mask = model(x)
+    loss = mask_loss(mask, x, y, under_weight)
+    if stoi_weight:
+        loss = loss + stoi_weight * envelope_loss(mask * x[:, : mask.shape[1]], y)
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
@@ -345,7 +333,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     running = []
     for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        running.append(optimise_step(model, optimizer, x, y, opts.under_weight))
+        running.append(optimise_step(model, optimizer, x, y, opts.under_weight, opts.stoi_weight))
         schedule.step()
         step += 1
         if step % opts.log_every == 0 or step == opts.steps:

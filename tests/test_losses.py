@@ -1,0 +1,95 @@
+"""The training losses: the STOI-like envelope term against pystoi, and how training uses it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import voiced
+from denoise_cli.losses import SEGMENT_FRAMES, envelope_loss, third_octave_bands
+from denoise_cli.spectral import StftGeometry, stft
+
+
+def _magnitudes(x: np.ndarray) -> torch.Tensor:
+    """(samples,) at 16 kHz -> (1, 161, frames) model-scale magnitudes."""
+    return torch.from_numpy(np.abs(stft(x[None], StftGeometry(16_000)))[0].T.copy())[None]
+
+
+def _speech(seconds: float = 4.0) -> np.ndarray:
+    """Two talkers' worth of speech-like sound with a pause, so that envelopes vary."""
+    a, b = voiced(seconds / 2, 16_000, 120, 0), voiced(seconds / 2, 16_000, 210, 1)
+    return np.concatenate([a, np.zeros(4000, np.float32), b])
+
+
+def test_bands_are_stois_third_octaves_over_the_model_bins():
+    bands = third_octave_bands()
+    assert bands.shape == (15, 161)
+    assert (bands.sum(dim=1) >= 1).all() and (bands.sum(dim=0) <= 1).all()  # each band has a bin, none shared
+    first, last = bands[0].nonzero().flatten(), bands[-1].nonzero().flatten()
+    assert first.tolist() == [3]  # 150 Hz
+    assert last.max().item() * 50 < 150 * 2 ** (14 / 3 + 1 / 6) <= (last.max().item() + 1) * 50  # up to 4.28 kHz
+
+
+def test_envelope_loss_is_zero_on_clean_speech_and_follows_pystoi_in_noise():
+    from pystoi import stoi
+
+    clean = _speech()
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(clean.size).astype(np.float32)
+    losses = []
+    for snr_db in (-5, 0, 5, 15):
+        noisy = clean + noise * np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
+        loss = envelope_loss(_magnitudes(noisy), _magnitudes(clean)).item()
+        assert 1 - loss == pytest.approx(stoi(clean, noisy, 16_000), abs=0.05)
+        losses.append(loss)
+    assert losses == sorted(losses, reverse=True)  # less noise, closer envelopes
+    assert envelope_loss(_magnitudes(clean), _magnitudes(clean)).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_envelope_loss_has_finite_gradients_on_silence_and_constant_input():
+    frames = SEGMENT_FRAMES + 5
+    clean = torch.zeros(2, 161, frames)
+    clean[1, 20:40] = 1.0  # one example speaks, at a constant level; the other is silent
+    est = torch.full((2, 161, frames), 0.5, requires_grad=True)
+    loss = envelope_loss(est, clean)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(est.grad).all()
+
+
+def test_stoi_weight_changes_the_training_and_stays_out_of_an_older_runs_recipe(tmp_path):
+    """At its default, 0, the option leaves the recipe (and so resumes) as before; on, it trains otherwise."""
+    from denoise_cli.model import MaskNet, ModelDims
+    from denoise_cli.train import TrainOptions, _recipe, optimise_step
+
+    opts = TrainOptions(speech_dir=str(tmp_path), noise_dir=None, out=str(tmp_path / "o.pt"))
+    assert "stoi_weight" not in json.loads(_recipe(opts))
+    assert json.loads(_recipe(replace(opts, stoi_weight=0.1)))["stoi_weight"] == 0.1
+    clean = _magnitudes(_speech(1.0)).repeat(2, 1, 1)
+    noisy = clean + 0.05 * torch.rand(clean.shape, generator=torch.Generator().manual_seed(0))
+    weights = []
+    for stoi_weight in (0.0, 0.0, 0.5):
+        torch.manual_seed(0)
+        model = MaskNet(ModelDims(conv_channels=8, lstm_hidden=8))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(2):
+            optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight)
+        weights.append(model.conv_out.weight.detach().clone())
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+
+
+def test_train_command_passes_the_stoi_weight(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+
+    seen = []
+    monkeypatch.setattr("denoise_cli.train.train", lambda opts, log: seen.append(opts.stoi_weight) or "0" * 64)
+    args = ["train", "--speech-dir", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--device", "cpu"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, args + ["--stoi-weight", "0.2"]).exit_code == 0
+    assert CliRunner().invoke(app, args + ["--stoi-weight", "-1"]).exit_code == 2
+    assert seen == [0.0, 0.2]
