@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17a train-v17b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -53,16 +53,18 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since the fifteenth session): v16f (train-v16f below), a 3000-step
-# fine-tune of v15b with festival's five voices added to the speakers; v15b is a 1500-step
-# fine-tune of v14s with more babble (runs/dns-v15b.pt), and v14s a run from scratch of
-# V14S_RECIPE, about 5 hours on two threads of a 2-core machine (runs/dns-v14s.pt); each is
-# skipped when its file is there. The two fine-tunes take 12 and 21 minutes on the EPYC of the
-# fourteenth and fifteenth sessions. Shipped before v16f: v15b, v14s, v12 (train-v6, then
-# train-v12's fine-tune of it), and before that v8 (train-v8).
-train: data runs/dns-v15b.pt
+# The shipped checkpoint (since the sixteenth session): v17c (train-v17c below), a 2000-step
+# fine-tune of v16f with a STOI-like term in the loss (--stoi-weight 0.5); v16f is a 3000-step
+# fine-tune of v15b with festival's five voices added to the speakers (runs/dns-v16f.pt), v15b
+# a 1500-step fine-tune of v14s with more babble (runs/dns-v15b.pt), and v14s a run from scratch
+# of V14S_RECIPE, about 5 hours on two threads of a 2-core machine (runs/dns-v14s.pt); each is
+# skipped when its file is there. The three fine-tunes take 12, 21 and 25 minutes on the EPYC
+# of the fourteenth to sixteenth sessions (v17c on one thread, beside another run). Shipped
+# before v17c: v16f, v15b, v14s, v12 (train-v6, then train-v12's fine-tune of it), and before
+# that v8 (train-v8).
+train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(DENOISE) train $(V16F_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v16f
+	$(DENOISE) train $(V17C_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v17c
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -228,18 +230,39 @@ train-v16f: data runs/dns-v15b.pt
 	$(DENOISE) train $(V16F_RECIPE) --out runs/dns-v16f.pt --run-dir runs/dns-v16f
 
 # v16f fine-tuned 2000 more steps with a STOI-like envelope-correlation term in the loss
-# (--stoi-weight; denoise_cli/losses.py), at two weights; one thread each, so they can run side by side
+# (--stoi-weight; denoise_cli/losses.py), at four weights; one thread each, so they can run side by side
 V17_RECIPE = $(V16F_RECIPE) --init runs/dns-v16f.pt --steps 2000 --seed 17 --threads 1
 
 runs/dns-v16f.pt: | runs/dns-v15b.pt
 	bash scripts/fetch_data.sh festival
 	$(DENOISE) train $(V16F_RECIPE) --out runs/dns-v16f.pt --run-dir runs/dns-v16f
 
+# their control: the same fine-tune without the term
+train-v17: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17_RECIPE) --out runs/dns-v17.pt --run-dir runs/dns-v17
+
 train-v17a: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17_RECIPE) --stoi-weight 0.05 --out runs/dns-v17a.pt --run-dir runs/dns-v17a
 
 train-v17b: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17_RECIPE) --stoi-weight 0.2 --out runs/dns-v17b.pt --run-dir runs/dns-v17b
+
+# v17c, shipped since the sixteenth session (make train writes it into the package)
+V17C_RECIPE = $(V17_RECIPE) --stoi-weight 0.5
+
+train-v17c: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17C_RECIPE) --out runs/dns-v17c.pt --run-dir runs/dns-v17c
+
+runs/dns-v17c.pt: | runs/dns-v16f.pt
+	$(DENOISE) train $(V17C_RECIPE) --out runs/dns-v17c.pt --run-dir runs/dns-v17c
+
+train-v17d: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17_RECIPE) --stoi-weight 1.0 --out runs/dns-v17d.pt --run-dir runs/dns-v17d
+
+# v17c fine-tuned 2000 more steps with the same term, at half the learning rate
+train-v17e: data runs/dns-v17c.pt
+	$(DENOISE) train $(V17C_RECIPE) --init runs/dns-v17c.pt --lr 1e-4 --seed 18 \
+		--out runs/dns-v17e.pt --run-dir runs/dns-v17e
 
 runs/dns-v15b.pt: | runs/dns-v14s.pt
 	$(DENOISE) train $(V15B_RECIPE) --out runs/dns-v15b.pt --run-dir runs/dns-v15b

@@ -98,16 +98,21 @@ def main() -> None:
     model = load_checkpoint().model
 
     class Plain(torch.nn.Module):  # the net's forward without the constant-tail shortcut
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
         def forward(self, x):
-            h = torch.relu(model.conv_in(model.features(x)))
-            h, _ = model.lstm(h.transpose(1, 2))
-            return torch.sigmoid(model.conv_out(h.transpose(1, 2))) * model.dims.mask_max
+            net = self.net
+            h = torch.relu(net.conv_in(net.features(x)))
+            h, _ = net.lstm(h.transpose(1, 2))
+            return torch.sigmoid(net.conv_out(h.transpose(1, 2))) * net.dims.mask_max
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "dns.onnx")
         example = torch.from_numpy(with_noise(np.ones((2, 161, 400), np.float32), np.ones((2, 161), np.float32)))
-        torch.onnx.export(Plain().eval(), example, path, input_names=["x"], output_names=["mask"],
+        torch.onnx.export(Plain(model).eval(), example, path, input_names=["x"], output_names=["mask"],
                           dynamic_axes={"x": {0: "n", 2: "frames"}, "mask": {0: "n", 2: "frames"}},
                           opset_version=17, dynamo=False)
         net = session(path)
