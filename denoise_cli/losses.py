@@ -13,7 +13,8 @@ estimate and clean envelopes. Unlike STOI it runs on the model's own frames
 (20 ms windows, 10 ms hop, not 25.6 ms at 10 kHz) and, instead of dropping
 silent frames, weighs each segment by the share of its frames within 40 dB of
 the example's loudest: a differentiable stand-in to train with, not a score.
-It follows pystoi's STOI within about 0.03 on speech in white noise (tested).
+It followed pystoi's STOI within 0.03 on held-out speech in white noise at -5 to
+15 dB; the test holds it to 0.05 on synthetic speech.
 """
 
 from __future__ import annotations

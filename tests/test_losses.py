@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import voiced
-from denoise_cli.losses import SEGMENT_FRAMES, envelope_loss, third_octave_bands
+from denoise_cli.losses import SEGMENT_FRAMES, envelope_loss, mask_loss, third_octave_bands
 from denoise_cli.spectral import StftGeometry, stft
 
 
@@ -75,8 +75,11 @@ def test_stoi_weight_changes_the_training_and_stays_out_of_an_older_runs_recipe(
         torch.manual_seed(0)
         model = MaskNet(ModelDims(conv_channels=8, lstm_hidden=8))
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-        for _ in range(2):
-            optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight)
+        with torch.no_grad():  # the step's loss is the MSE plus the weighted term on the masked magnitudes
+            mask = model(noisy)
+            expected = mask_loss(mask, noisy, clean) + stoi_weight * envelope_loss(mask * noisy, clean)
+        assert optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight) == pytest.approx(expected.item(), rel=1e-5)
+        optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight)
         weights.append(model.conv_out.weight.detach().clone())
     assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
 
