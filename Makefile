@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18a train-v18b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -268,6 +268,14 @@ V17G_RECIPE = $(V17_RECIPE) --stoi-weight 1.0 --under-weight 1.0 --threads 2
 
 train-v17g: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17G_RECIPE) --out runs/dns-v17g.pt --run-dir runs/dns-v17g
+
+# v17g's run with a PESQ-like loudness-disturbance term added to the loss (--pesq-weight;
+# denoise_cli/losses.py), at two weights; one thread each, so they can run side by side
+train-v18a: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17G_RECIPE) --threads 1 --pesq-weight 0.05 --out runs/dns-v18a.pt --run-dir runs/dns-v18a
+
+train-v18b: data runs/dns-v16f.pt
+	$(DENOISE) train $(V17G_RECIPE) --threads 1 --pesq-weight 0.15 --out runs/dns-v18b.pt --run-dir runs/dns-v18b
 
 # v17c fine-tuned 2000 more steps with the same term, at half the learning rate
 train-v17e: data runs/dns-v17c.pt

@@ -292,6 +292,8 @@ def train(
     under_weight: float = typer.Option(1.0, min=0.0, help="Loss weight on removed speech vs residual noise."),
     stoi_weight: float = typer.Option(0.0, min=0.0, help="Weight of a STOI-like envelope-correlation loss "
                                                           "added to the magnitude loss (0: none)."),
+    pesq_weight: float = typer.Option(0.0, min=0.0, help="Weight of a PESQ-like loudness-disturbance loss "
+                                                          "added to the magnitude loss (0: none)."),
     over_subtraction: float = typer.Option(TRAIN_OVER_SUBTRACTION, min=0.0,
                                            help="Spectral subtraction of the training front end."),
     spectral_floor: float = typer.Option(TRAIN_FLOOR, min=0.0, max=1.0,
@@ -338,6 +340,7 @@ def train(
                             out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                             run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                             lr=lr, seed=seed, under_weight=under_weight, stoi_weight=stoi_weight,
+                            pesq_weight=pesq_weight,
                             device=device_name,
                             data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
                             else data_workers, init=str(init) if init else None,

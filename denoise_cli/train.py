@@ -38,7 +38,7 @@ from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
 from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
-from .losses import envelope_loss, mask_loss
+from .losses import envelope_loss, loudness_loss, mask_loss
 from .model import SIZES, VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
@@ -46,7 +46,7 @@ from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0}  # options added after runs had begun: left out of a recipe at these values
+LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0, "pesq_weight": 0.0}  # options added after runs had begun: left out of a recipe at these values
 # options that say where and how a run goes, not what it learns: left out of the recipe and the record
 RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")
 
@@ -76,6 +76,7 @@ class TrainOptions:
     seed: int = 0
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     stoi_weight: float = 0.0  # weight of losses.envelope_loss (STOI-like) added to the masked-magnitude MSE
+    pesq_weight: float = 0.0  # weight of losses.loudness_loss (PESQ-like) added to it too
     # the training front end: one floor (no tonal floors), as the shipped model was trained
     spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
                                                 steady_over_subtraction=None, tonal_floor=False)
@@ -269,16 +270,20 @@ GRAD_CLIP_NORM = 5.0
 
 
 def optimise_step(model: MaskNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                  under_weight: float, stoi_weight: float = 0.0) -> float:
+                  under_weight: float, stoi_weight: float = 0.0, pesq_weight: float = 0.0) -> float:
     """One training step on a batch (x: model input, y: clean magnitudes, both on the model's
-    device): the masked loss (plus ``stoi_weight`` times the envelope loss of the masked
-    magnitudes), its gradients clipped to GRAD_CLIP_NORM, one optimiser step.
+    device): the masked loss (plus ``stoi_weight`` times the envelope loss and ``pesq_weight``
+    times the loudness loss of the masked magnitudes), its gradients clipped to
+    GRAD_CLIP_NORM, one optimiser step.
     Returns the loss before the step (waiting for the device)."""
     model.train()
     mask = model(x)
     loss = mask_loss(mask, x, y, under_weight)
+    est = mask * x[:, : mask.shape[1]]
     if stoi_weight:
-        loss = loss + stoi_weight * envelope_loss(mask * x[:, : mask.shape[1]], y)
+        loss = loss + stoi_weight * envelope_loss(est, y)
+    if pesq_weight:
+        loss = loss + pesq_weight * loudness_loss(est, y)
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
@@ -333,7 +338,8 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     running = []
     for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        running.append(optimise_step(model, optimizer, x, y, opts.under_weight, opts.stoi_weight))
+        running.append(optimise_step(model, optimizer, x, y, opts.under_weight, opts.stoi_weight,
+                                     opts.pesq_weight))
         schedule.step()
         step += 1
         if step % opts.log_every == 0 or step == opts.steps:

@@ -1,4 +1,5 @@
-"""The training losses: the STOI-like envelope term against pystoi, and how training uses it."""
+"""The training losses: the STOI-like envelope term against pystoi, the PESQ-like loudness term
+against pesq, and how training uses them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 import torch
 
 from conftest import voiced
-from denoise_cli.losses import SEGMENT_FRAMES, envelope_loss, mask_loss, third_octave_bands
+from denoise_cli.losses import (BARK_BAND_WIDTH, SEGMENT_FRAMES, bark, bark_bands, envelope_loss, loudness_loss,
+                                mask_loss, third_octave_bands)
 from denoise_cli.spectral import StftGeometry, stft
 
 
@@ -60,39 +62,90 @@ def test_envelope_loss_has_finite_gradients_on_silence_and_constant_input():
     assert torch.isfinite(loss) and torch.isfinite(est.grad).all()
 
 
-def test_stoi_weight_changes_the_training_and_stays_out_of_an_older_runs_recipe(tmp_path):
+@pytest.mark.parametrize("name, term", [("stoi_weight", envelope_loss), ("pesq_weight", loudness_loss)])
+def test_a_loss_weight_changes_the_training_and_stays_out_of_an_older_runs_recipe(tmp_path, name, term):
     """At its default, 0, the option leaves the recipe (and so resumes) as before; on, it trains otherwise."""
     from denoise_cli.model import MaskNet, ModelDims
     from denoise_cli.train import TrainOptions, _recipe, optimise_step
 
     opts = TrainOptions(speech_dir=str(tmp_path), noise_dir=None, out=str(tmp_path / "o.pt"))
-    assert "stoi_weight" not in json.loads(_recipe(opts))
-    assert json.loads(_recipe(replace(opts, stoi_weight=0.1)))["stoi_weight"] == 0.1
+    assert name not in json.loads(_recipe(opts))
+    assert json.loads(_recipe(replace(opts, **{name: 0.1})))[name] == 0.1
     clean = _magnitudes(_speech(1.0)).repeat(2, 1, 1)
     noisy = clean + 0.05 * torch.rand(clean.shape, generator=torch.Generator().manual_seed(0))
     weights = []
-    for stoi_weight in (0.0, 0.0, 0.5):
+    for weight in (0.0, 0.0, 0.5):
         torch.manual_seed(0)
         model = MaskNet(ModelDims(conv_channels=8, lstm_hidden=8))
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
         with torch.no_grad():  # the step's loss is the MSE plus the weighted term on the masked magnitudes
             mask = model(noisy)
-            expected = mask_loss(mask, noisy, clean) + stoi_weight * envelope_loss(mask * noisy, clean)
-        assert optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight) == pytest.approx(expected.item(), rel=1e-5)
-        optimise_step(model, optimizer, noisy, clean, 1.0, stoi_weight)
+            expected = mask_loss(mask, noisy, clean) + weight * term(mask * noisy, clean)
+        step = optimise_step(model, optimizer, noisy, clean, 1.0, **{name: weight})
+        assert step == pytest.approx(expected.item(), rel=1e-5)
+        optimise_step(model, optimizer, noisy, clean, 1.0, **{name: weight})
         weights.append(model.conv_out.weight.detach().clone())
     assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
 
 
-def test_train_command_passes_the_stoi_weight(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["stoi_weight", "pesq_weight"])
+def test_train_command_passes_a_loss_weight(tmp_path, monkeypatch, name):
     from typer.testing import CliRunner
 
     from denoise_cli.cli import app
 
     seen = []
-    monkeypatch.setattr("denoise_cli.train.train", lambda opts, log: seen.append(opts.stoi_weight) or "0" * 64)
+    monkeypatch.setattr("denoise_cli.train.train", lambda opts, log: seen.append(getattr(opts, name)) or "0" * 64)
     args = ["train", "--speech-dir", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--device", "cpu"]
+    flag = "--" + name.replace("_", "-")
     assert CliRunner().invoke(app, args).exit_code == 0
-    assert CliRunner().invoke(app, args + ["--stoi-weight", "0.2"]).exit_code == 0
-    assert CliRunner().invoke(app, args + ["--stoi-weight", "-1"]).exit_code == 2
+    assert CliRunner().invoke(app, args + [flag, "0.2"]).exit_code == 0
+    result = CliRunner().invoke(app, args + [flag, "-1"])
+    assert result.exit_code == 2 and flag in result.output
     assert seen == [0.0, 0.2]
+
+
+def test_bark_bands_split_each_bin_over_half_bark_bands_from_100_hz_to_8_khz():
+    bands, centres = bark_bands()
+    assert bands.shape == (len(centres), 161) and 40 <= len(centres) <= 44
+    share = bands.sum(dim=0)
+    assert torch.allclose(share[3:160], torch.ones(157), atol=1e-5)  # 150 Hz .. 7.95 kHz: whole bins
+    assert share[2] == pytest.approx(0.5, abs=1e-5) and share[:2].sum() == 0  # 100 Hz is the lower edge
+    assert (bands.sum(dim=1) > 0).all()  # no empty band
+    assert torch.all(torch.diff(centres) > 0)
+    assert BARK_BAND_WIDTH * 0.9 < (bark(torch.tensor(8000.0)) - bark(torch.tensor(100.0))) / len(centres) <= BARK_BAND_WIDTH
+
+
+def test_loudness_loss_is_zero_on_clean_speech_and_follows_pesq():
+    """Speech in white noise at five SNRs, and each with a Wiener gain from the true powers:
+    the term orders the ten signals as wide-band PESQ does (at most one swapped pair)."""
+    from pesq import pesq
+    from scipy.stats import kendalltau
+
+    clean = _speech()
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(clean.size).astype(np.float32)
+    geo = StftGeometry(16_000)
+    from denoise_cli.spectral import istft
+
+    scores, losses = [], []
+    for snr_db in (-5, 0, 5, 10, 15):
+        scaled = noise * np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
+        noisy = clean + scaled
+        s, n = stft(clean[None], geo), stft(scaled[None], geo)
+        gain = np.abs(s) ** 2 / (np.abs(s) ** 2 + np.abs(n) ** 2 + 1e-12)
+        wiener = istft(stft(noisy[None], geo) * gain, geo, clean.size)[0].astype(np.float32)
+        for x in (noisy, wiener):
+            scores.append(pesq(16_000, clean, x, "wb"))
+            losses.append(loudness_loss(_magnitudes(x), _magnitudes(clean)).item())
+    assert kendalltau(scores, losses).statistic <= -1 + 2 * 2 / 45  # 45 pairs, at most one discordant
+    assert loudness_loss(_magnitudes(clean), _magnitudes(clean)).item() == pytest.approx(0.0, abs=1e-3)
+
+
+def test_loudness_loss_has_finite_gradients_on_silence_and_constant_input():
+    clean = torch.zeros(2, 161, 40)
+    clean[1, 20:40] = 1.0
+    est = torch.full((2, 161, 40), 0.5, requires_grad=True)
+    loss = loudness_loss(est, clean)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(est.grad).all() and est.grad.abs().sum() > 0
