@@ -53,18 +53,19 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since the sixteenth session): v17g (train-v17g below), a 2000-step
-# fine-tune of v16f with a STOI-like term in the loss (--stoi-weight 1) and equal loss weights on
-# removed speech and residual noise (--under-weight 1); v16f is a 3000-step fine-tune of v15b
+# The shipped checkpoint (since the seventeenth session): v18a (train-v18a below), a 2000-step
+# fine-tune of v16f with a STOI-like term (--stoi-weight 1) and a PESQ-like term (--pesq-weight
+# 0.05) in the loss and equal loss weights on removed speech and residual noise (--under-weight
+# 1), on one thread; v16f is a 3000-step fine-tune of v15b
 # with festival's five voices added to the speakers (runs/dns-v16f.pt), v15b a 1500-step
 # fine-tune of v14s with more babble (runs/dns-v15b.pt), and v14s a run from scratch of
 # V14S_RECIPE, about 5 hours on two threads of a 2-core machine (runs/dns-v14s.pt); each is
-# skipped when its file is there. The three fine-tunes take 12, 21 and 15 minutes on the EPYC
-# of the fourteenth to sixteenth sessions. Shipped before v17g: v17c (train-v17c), v16f, v15b,
+# skipped when its file is there. The three fine-tunes take 12, 21 and 24 minutes on the EPYC
+# of the fourteenth to seventeenth sessions. Shipped before v18a: v17g (train-v17g), v17c, v16f, v15b,
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(DENOISE) train $(V17G_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v17g
+	$(DENOISE) train $(V18A_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v18a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -263,16 +264,19 @@ train-v17d: data runs/dns-v16f.pt
 train-v17f: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17C_RECIPE) --under-weight 1.0 --out runs/dns-v17f.pt --run-dir runs/dns-v17f
 
-# v17f at twice the term's weight (v17d's), two threads: v17g, shipped since the sixteenth session
+# v17f at twice the term's weight (v17d's), two threads: v17g, shipped in the sixteenth session
 V17G_RECIPE = $(V17_RECIPE) --stoi-weight 1.0 --under-weight 1.0 --threads 2
 
 train-v17g: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17G_RECIPE) --out runs/dns-v17g.pt --run-dir runs/dns-v17g
 
 # v17g's run with a PESQ-like loudness-disturbance term added to the loss (--pesq-weight;
-# denoise_cli/losses.py), at two weights; one thread each, so they can run side by side
+# denoise_cli/losses.py), at two weights; one thread each, so they can run side by side.
+# v18a is shipped since the seventeenth session
+V18A_RECIPE = $(V17G_RECIPE) --threads 1 --pesq-weight 0.05
+
 train-v18a: data runs/dns-v16f.pt
-	$(DENOISE) train $(V17G_RECIPE) --threads 1 --pesq-weight 0.05 --out runs/dns-v18a.pt --run-dir runs/dns-v18a
+	$(DENOISE) train $(V18A_RECIPE) --out runs/dns-v18a.pt --run-dir runs/dns-v18a
 
 train-v18b: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17G_RECIPE) --threads 1 --pesq-weight 0.15 --out runs/dns-v18b.pt --run-dir runs/dns-v18b

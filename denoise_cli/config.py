@@ -65,7 +65,7 @@ STEADY_SPREAD_DB = 3.0
 
 # --- training front end ---------------------------------------------------------
 # The subtraction that `denoise train` puts ahead of the model unless told otherwise: the
-# shipped model's recipe (v17g, v16f, v15b and v14s, as v6 and v12 before them). It is milder than the inference default above; the model
+# shipped model's recipe (v18a, v16f, v15b and v14s, as v6 and v12 before them). It is milder than the inference default above; the model
 # was tuned to the stronger subtraction after training, on the held-out set.
 TRAIN_OVER_SUBTRACTION = 6.0
 TRAIN_FLOOR = 0.2
@@ -94,7 +94,7 @@ class SpectralOptions:
         floor 0.2, was chosen for v6 (trained at alpha 6, floor 0.2) on the
         held-out set among alpha 6 to 13 and floors 0.1 to 0.3, with 30 ms gain
         smoothing; it beats the previous model's chain there on all three
-        measures. v14s (of which the shipped v17g is a fine-tune, through v15b and v16f), trained at the same front end with
+        measures. v14s (of which the shipped v18a is a fine-tune, through v15b and v16f), trained at the same front end with
         babble, more voices and a smaller first convolution, was scored with
         these defaults and floors 0.18 and 0.19; the floor trades PESQ for STOI
         and stays 0.2 (README "Model variants").
