@@ -164,7 +164,7 @@ def loudness_loss(est_mag: torch.Tensor, clean_mag: torch.Tensor) -> torch.Tenso
     bands, threshold = bands.to(est_mag), 10 ** (hearing_threshold_db(centres) / 10).to(est_mag)[:, None]
     ref = _band_power(clean_mag, bands)
     deg = _band_power(est_mag, bands)
-    deg = _equalise(ref, deg, threshold)
+    deg = _compensate_gain(ref, deg, threshold)
     ref_loud, deg_loud = _loudness(ref, threshold), _loudness(deg, threshold)
     sym = torch.relu((deg_loud - ref_loud).abs() - DEADZONE * torch.minimum(deg_loud, ref_loud))
     offset = 10 ** (ASYM_OFFSET_DB / 10)
@@ -185,7 +185,7 @@ def _band_power(mag: torch.Tensor, bands: torch.Tensor) -> torch.Tensor:
     return power * (10 ** (LISTENING_LEVEL_DB / 10) / level)[:, None, None]
 
 
-def _equalise(ref: torch.Tensor, deg: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+def _compensate_gain(ref: torch.Tensor, deg: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     """PESQ's short-term gain compensation of the degraded band powers (per frame, on the
     audible power). PESQ's per-band compensation of a fixed filter is left out: with it the
     term followed PESQ less closely."""
