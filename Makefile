@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -298,6 +298,22 @@ train-v18f: data runs/dns-v16f.pt
 # v18a's control: the same run without the PESQ-like term (v17g's, on one thread)
 train-v18: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17G_RECIPE) --threads 1 --out runs/dns-v18.pt --run-dir runs/dns-v18
+
+# v19a (2026-12-05): v18a fine-tuned 2000 more steps through the chain's gain smoothing and its cap
+# at one (--gain-smoothing-ms 30, the clean default): every loss term sees the output the chain
+# makes with the mask, not the masked input. v19 is its control, the same run without it. One
+# thread each. runs/dns-v18a.pt is train-v18a's output (the checkpoint shipped since 6373c09).
+V19_RECIPE = $(V18A_RECIPE) --init runs/dns-v18a.pt --seed 19
+
+runs/dns-v18a.pt:
+	$(MAKE) runs/dns-v16f.pt
+	$(DENOISE) train $(V18A_RECIPE) --out runs/dns-v18a.pt --run-dir runs/dns-v18a
+
+train-v19: data runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --out runs/dns-v19.pt --run-dir runs/dns-v19
+
+train-v19a: data runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 30 --out runs/dns-v19a.pt --run-dir runs/dns-v19a
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt

@@ -294,6 +294,10 @@ def train(
                                                           "added to the magnitude loss (0: none)."),
     pesq_weight: float = typer.Option(0.0, min=0.0, help="Weight of a PESQ-like loudness-disturbance loss "
                                                           "added to the magnitude loss (0: none)."),
+    gain_smoothing_ms: float = typer.Option(0.0, min=0.0, max=200.0,
+                                            help="Train through the chain's gain smoothing (as `clean "
+                                                 "--gain-smoothing-ms`) and its cap at one: the losses see "
+                                                 "the chain's output (0: the masked input)."),
     over_subtraction: float = typer.Option(TRAIN_OVER_SUBTRACTION, min=0.0,
                                            help="Spectral subtraction of the training front end."),
     spectral_floor: float = typer.Option(TRAIN_FLOOR, min=0.0, max=1.0,
@@ -340,7 +344,7 @@ def train(
                             out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                             run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                             lr=lr, seed=seed, under_weight=under_weight, stoi_weight=stoi_weight,
-                            pesq_weight=pesq_weight,
+                            pesq_weight=pesq_weight, gain_smoothing_ms=gain_smoothing_ms,
                             device=device_name,
                             data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
                             else data_workers, init=str(init) if init else None,

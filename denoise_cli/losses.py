@@ -63,12 +63,38 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
     speech distortion costs intelligibility more than a little residual noise.
     """
     noisy_mag = noisy_mag[:, : mask.shape[1]]  # with noise input, the frames' half of the input
-    est = (mask * noisy_mag + 1e-8) ** COMPRESS
+    return magnitude_loss(mask * noisy_mag, clean_mag, under_weight)
+
+
+def magnitude_loss(est_mag: torch.Tensor, clean_mag: torch.Tensor, under_weight: float = 1.0) -> torch.Tensor:
+    """``mask_loss`` on estimated magnitudes (batch, 161, frames) however they were made."""
+    est = (est_mag + 1e-8) ** COMPRESS
     ref = (clean_mag + 1e-8) ** COMPRESS
     err = (est - ref) ** 2
     if under_weight != 1.0:
         err = torch.where(est < ref, under_weight * err, err)
     return torch.mean(err)
+
+
+def chain_estimate(mask: torch.Tensor, model_input: torch.Tensor, noisy_mag: torch.Tensor,
+                   smooth_frames: int) -> torch.Tensor:
+    """The cleaned magnitudes the chain makes from ``mask``, as ``pipeline.Cleaner.clean`` does.
+
+    mask: (batch, 161, frames); model_input: the net's input, whose first 161
+    channels are the subtraction output ``gain * noisy_mag``; noisy_mag: (batch,
+    161, frames) magnitudes before the subtraction. The total gain (subtraction
+    gain times mask) is averaged over the ``2 * smooth_frames + 1`` frames centred
+    on each frame, the end frames standing in beyond the example's ends (as
+    ``spectral.smooth_over_frames`` does at a file's ends), and capped at one,
+    then applied to ``noisy_mag``. With ``smooth_frames`` 0 and no mask above
+    ``1 / gain``, this is ``mask * model_input``.
+    """
+    n = mask.shape[1]
+    total = mask * model_input[:, :n] / noisy_mag.clamp_min(1e-8)  # the subtraction gain is at least its floor
+    if smooth_frames:
+        padded = torch.nn.functional.pad(total, (smooth_frames, smooth_frames), mode="replicate")
+        total = torch.nn.functional.avg_pool1d(padded, 2 * smooth_frames + 1, stride=1)
+    return total.clamp(max=1.0) * noisy_mag
 
 
 def third_octave_bands(n_bins: int = MODEL_N_BINS, bin_hz: float = MODEL_BIN_HZ) -> torch.Tensor:

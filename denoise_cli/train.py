@@ -36,9 +36,9 @@ from scipy.signal import resample_poly
 from .audio import resample_ratio
 from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
-from .config import MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
+from .config import HOP_MS, MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
-from .losses import envelope_loss, loudness_loss, mask_loss
+from .losses import chain_estimate, envelope_loss, loudness_loss, magnitude_loss
 from .model import SIZES, VARIANTS, MaskNet, ModelDims
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
@@ -46,7 +46,7 @@ from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0, "pesq_weight": 0.0}  # options added after runs had begun: left out of a recipe at these values
+LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0, "pesq_weight": 0.0, "gain_smoothing_ms": 0.0}  # options added after runs had begun: left out of a recipe at these values
 # options that say where and how a run goes, not what it learns: left out of the recipe and the record
 RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")
 
@@ -77,6 +77,9 @@ class TrainOptions:
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     stoi_weight: float = 0.0  # weight of losses.envelope_loss (STOI-like) added to the masked-magnitude MSE
     pesq_weight: float = 0.0  # weight of losses.loudness_loss (PESQ-like) added to it too
+    # train through the chain's gain smoothing (CleanOptions.gain_smoothing_ms) and its cap at one:
+    # every loss term sees the output the chain would make with the mask (0: the masked input)
+    gain_smoothing_ms: float = 0.0
     # the training front end: one floor (no tonal floors), as the shipped model was trained
     spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
                                                 steady_over_subtraction=None, tonal_floor=False)
@@ -96,6 +99,11 @@ class TrainOptions:
 
     def dims(self) -> ModelDims:
         return ModelDims(**{k: getattr(self, k) for k in VARIANTS + SIZES})
+
+    @property
+    def smooth_frames(self) -> int:
+        """Frames averaged on each side of a frame's gain, as the pipeline rounds them."""
+        return round(self.gain_smoothing_ms / HOP_MS)
 
 
 def load_folder(folder: str | os.PathLike, by_subfolder: bool,
@@ -181,7 +189,11 @@ class MixtureMaker:
         return x / (np.sqrt(np.mean(x * x)) + 1e-8)
 
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Returns (input, target): (frames, 161) float32 each, or (frames, 322) input with noise input."""
+        """Returns (input, target): (frames, 161) float32 each, or (frames, 322) input with noise input.
+
+        With gain smoothing the target is (frames, 322): the clean magnitudes, then
+        the noisy ones the subtraction worked on (``chain_estimate`` needs both).
+        """
         o = self.opts
         speech, speaker = self._speech(rng)
         clean, target_speech = augment_speech(rng, speech, MODEL_SAMPLE_RATE_HZ, o.augment)
@@ -208,6 +220,8 @@ class MixtureMaker:
         target = np.abs(stft((target_speech * gain)[None], self.geo)[0])
         if o.noise_input:  # the profile as the pipeline gives it: sqrt of the mean power, every frame
             ss = np.concatenate([ss, np.broadcast_to(np.sqrt(noise_power), ss.shape)], axis=1)
+        if o.smooth_frames:
+            target = np.concatenate([target, np.abs(spec[0])], axis=1)
         return ss.astype(np.float32), target.astype(np.float32)
 
     def batch(self, seed: tuple) -> tuple[torch.Tensor, torch.Tensor]:
@@ -269,17 +283,28 @@ def training_batches(maker: MixtureMaker, seed: int, first: int, last: int, work
 GRAD_CLIP_NORM = 5.0
 
 
+def estimate(mask: torch.Tensor, x: torch.Tensor, y: torch.Tensor, smooth_frames: int = 0
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(estimated, clean) magnitudes of a batch: the masked input, or with ``smooth_frames``
+    the chain's output (``losses.chain_estimate``; y then holds the noisy magnitudes too)."""
+    n = mask.shape[1]
+    if not smooth_frames:
+        return mask * x[:, :n], y
+    return chain_estimate(mask, x, y[:, n:], smooth_frames), y[:, :n]
+
+
 def optimise_step(model: MaskNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                  under_weight: float, stoi_weight: float = 0.0, pesq_weight: float = 0.0) -> float:
+                  under_weight: float, stoi_weight: float = 0.0, pesq_weight: float = 0.0,
+                  smooth_frames: int = 0) -> float:
     """One training step on a batch (x: model input, y: clean magnitudes, both on the model's
     device): the masked loss (plus ``stoi_weight`` times the envelope loss and ``pesq_weight``
     times the loudness loss of the masked magnitudes), its gradients clipped to
-    GRAD_CLIP_NORM, one optimiser step.
+    GRAD_CLIP_NORM, one optimiser step. With ``smooth_frames`` every term sees the chain's
+    output instead of the masked input (``estimate``).
     Returns the loss before the step (waiting for the device)."""
     model.train()
-    mask = model(x)
-    loss = mask_loss(mask, x, y, under_weight)
-    est = mask * x[:, : mask.shape[1]]
+    est, y = estimate(model(x), x, y, smooth_frames)
+    loss = magnitude_loss(est, y, under_weight)
     if stoi_weight:
         loss = loss + stoi_weight * envelope_loss(est, y)
     if pesq_weight:
@@ -339,11 +364,11 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         running.append(optimise_step(model, optimizer, x, y, opts.under_weight, opts.stoi_weight,
-                                     opts.pesq_weight))
+                                     opts.pesq_weight, opts.smooth_frames))
         schedule.step()
         step += 1
         if step % opts.log_every == 0 or step == opts.steps:
-            v = validate(model, valid)
+            v = validate(model, valid, opts.smooth_frames)
             seconds = elapsed_before + time.time() - started
             history.append({"step": step, "train_loss": float(np.mean(running)), "valid_loss": v,
                             "seconds": seconds})
@@ -411,6 +436,7 @@ def _recipe(opts: TrainOptions) -> str:
 
 
 @torch.inference_mode()
-def validate(model: MaskNet, batches) -> float:
+def validate(model: MaskNet, batches, smooth_frames: int = 0) -> float:
+    """The mean magnitude loss (under weight 1) of the estimates ``estimate`` makes."""
     model.eval()
-    return float(np.mean([mask_loss(model(x), x, y).item() for x, y in batches]))
+    return float(np.mean([magnitude_loss(*estimate(model(x), x, y, smooth_frames)).item() for x, y in batches]))

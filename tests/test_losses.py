@@ -147,3 +147,55 @@ def test_loudness_loss_has_finite_gradients_on_silence_and_constant_input():
     loss = loudness_loss(est, clean)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(est.grad).all() and est.grad.abs().sum() > 0
+
+
+def test_chain_estimate_is_the_pipelines_smoothed_and_capped_gain():
+    """The gain the training sees is the one pipeline.Cleaner.clean applies: subtraction gain times
+    mask, averaged by spectral.smooth_over_frames (the end frames standing in at the ends) and
+    capped at one."""
+    from denoise_cli.losses import chain_estimate
+    from denoise_cli.spectral import smooth_over_frames
+
+    rng = np.random.default_rng(0)
+    noisy = rng.uniform(0.1, 2.0, (2, 161, 40)).astype(np.float32)
+    sub_gain = rng.uniform(0.2, 1.0, noisy.shape).astype(np.float32)
+    mask = rng.uniform(0.0, 2.0, noisy.shape).astype(np.float32)
+    for radius in (0, 1, 3):
+        # the pipeline's layout is (channels, frames, bins): here the file is whole, no context frames
+        want_gain = smooth_over_frames((sub_gain * mask).transpose(0, 2, 1), radius, 0, 0)
+        want = np.minimum(want_gain, 1.0).transpose(0, 2, 1) * noisy
+        got = chain_estimate(torch.from_numpy(mask), torch.from_numpy(sub_gain * noisy), torch.from_numpy(noisy),
+                             radius)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    assert (np.minimum(sub_gain * mask, 1.0) < sub_gain * mask).any()  # the cap was tested, not idle
+
+
+def test_gain_smoothing_trains_through_the_chain_and_stays_out_of_an_older_runs_recipe(tmp_path):
+    """At 0 the option leaves the recipe and the step as before; on, the loss is the magnitude
+    loss of the chain's smoothed, capped output, and the weights come out different."""
+    from denoise_cli.losses import chain_estimate, magnitude_loss
+    from denoise_cli.model import MaskNet, ModelDims
+    from denoise_cli.train import TrainOptions, _recipe, optimise_step
+
+    opts = TrainOptions(speech_dir=str(tmp_path), noise_dir=None, out=str(tmp_path / "o.pt"))
+    assert "gain_smoothing_ms" not in json.loads(_recipe(opts))
+    assert replace(opts, gain_smoothing_ms=30.0).smooth_frames == 3
+    assert json.loads(_recipe(replace(opts, gain_smoothing_ms=30.0)))["gain_smoothing_ms"] == 30.0
+    clean = _magnitudes(_speech(1.0)).repeat(2, 1, 1)
+    noisy = clean + 0.05 * torch.rand(clean.shape, generator=torch.Generator().manual_seed(0))
+    subtracted = 0.7 * noisy
+    weights = []
+    for radius in (0, 0, 3):
+        torch.manual_seed(0)
+        model = MaskNet(ModelDims(conv_channels=8, lstm_hidden=8, mask_max=2.0))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        target = torch.cat([clean, noisy], dim=1) if radius else clean
+        with torch.no_grad():
+            mask = model(subtracted)
+            expected = (magnitude_loss(chain_estimate(mask, subtracted, noisy, radius), clean) if radius
+                        else mask_loss(mask, subtracted, clean))
+        step = optimise_step(model, optimizer, subtracted, target, 1.0, smooth_frames=radius)
+        assert step == pytest.approx(expected.item(), rel=1e-5)
+        optimise_step(model, optimizer, subtracted, target, 1.0, smooth_frames=radius)
+        weights.append(model.conv_out.weight.detach().clone())
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])

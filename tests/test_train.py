@@ -396,3 +396,18 @@ def test_an_interrupted_run_leaves_no_batch_worker(data, tmp_path):
         train(opts, log=interrupt_at_step_2)
     assert multiprocessing.active_children() == []  # while ``caught`` still holds the traceback
     assert torch.load(tmp_path / "run_w" / "last.pt", weights_only=True)["step"] == 1
+
+
+def test_gain_smoothing_mixtures_carry_the_noisy_magnitudes_and_a_run_trains(data, tmp_path):
+    """With --gain-smoothing-ms the target holds the clean magnitudes, then the noisy ones whose
+    subtraction gain made the input (the input is their product with a gain in [floor, 1]); the
+    clean half and the input are those of a run without it, and a run trains to a checkpoint."""
+    opts = replace(_opts(data, tmp_path, "gs"), gain_smoothing_ms=30.0, noise_input=True, mask_max=2.0)
+    maker = MixtureMaker(load_folder(data / "speech", True), load_folder(data / "noise", False), opts)
+    x, y = maker.batch((0, 3, 5))
+    plain_x, plain_y = MixtureMaker(maker.speakers, maker.noises, replace(opts, gain_smoothing_ms=0.0)).batch((0, 3, 5))
+    assert y.shape == (2, 322, 101) and torch.equal(y[:, :161], plain_y) and torch.equal(x, plain_x)
+    gain = x[:, :161] / y[:, 161:]
+    assert gain.min() >= opts.spectral.floor - 1e-5 and gain.max() <= 1 + 1e-5
+    train(opts, log=lambda _: None)
+    assert load_checkpoint(opts.out).training["options"]["gain_smoothing_ms"] == 30.0
