@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,9 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since the seventeenth session): v18a (train-v18a below), a 2000-step
+# The shipped checkpoint (since 2026-12-05): v19a (train-v19a below), v18a fine-tuned 2000 steps
+# through the chain's gain smoothing (--gain-smoothing-ms 30; run at 40 ms, the clean default).
+# v18a (train-v18a below) is a 2000-step
 # fine-tune of v16f with a STOI-like term (--stoi-weight 1) and a PESQ-like term (--pesq-weight
 # 0.05) in the loss and equal loss weights on removed speech and residual noise (--under-weight
 # 1), on one thread; v16f is a 3000-step fine-tune of v15b
@@ -65,7 +67,8 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(DENOISE) train $(V18A_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v18a
+	$(MAKE) runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 30 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v19a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -314,6 +317,13 @@ train-v19: data runs/dns-v18a.pt
 
 train-v19a: data runs/dns-v18a.pt
 	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 30 --out runs/dns-v19a.pt --run-dir runs/dns-v19a
+
+# the same through a wider smoothing: 40 ms (v19b) and 50 ms (v19c)
+train-v19b: data runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 40 --out runs/dns-v19b.pt --run-dir runs/dns-v19b
+
+train-v19c: data runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 50 --out runs/dns-v19c.pt --run-dir runs/dns-v19c
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt

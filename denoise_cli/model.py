@@ -2,7 +2,7 @@
 
 MaskNet: Conv1d(161 -> C, k=5) -> BiLSTM(C -> 2x128) -> Conv1d(256 -> 161, k=5)
 -> sigmoid, with C = 256 by default (``NET_CONV_CHANNELS``) and 128 in the shipped
-v18a (a fine-tune of v16f, through v15b one of v14s); a checkpoint's dims give the sizes. Input: magnitudes of shape (batch, 161, frames) on the 16 kHz model
+v19a (a fine-tune of v18a, through v17g, v16f and v15b one of v14s); a checkpoint's dims give the sizes. Input: magnitudes of shape (batch, 161, frames) on the 16 kHz model
 scale; the net takes log power itself and normalises it with per-bin statistics
 stored as buffers (so a checkpoint carries its own feature normalisation).
 Output: a mask in (0, 1) of the same shape.
