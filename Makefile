@@ -303,8 +303,8 @@ train-v18: data runs/dns-v16f.pt
 	$(DENOISE) train $(V17G_RECIPE) --threads 1 --out runs/dns-v18.pt --run-dir runs/dns-v18
 
 # v19a (2026-12-05): v18a fine-tuned 2000 more steps through the chain's gain smoothing and its cap
-# at one (--gain-smoothing-ms 30, the clean default): every loss term sees the output the chain
-# makes with the mask, not the masked input. v19 is its control, the same run without it. One
+# at one (--gain-smoothing-ms 30, the clean default when it was trained; it ships with clean's
+# default at 40 ms): every loss term sees the output the chain makes with the mask, not the masked input. v19 is its control, the same run without it. One
 # thread each. runs/dns-v18a.pt is train-v18a's output (the checkpoint shipped since 6373c09).
 V19_RECIPE = $(V18A_RECIPE) --init runs/dns-v18a.pt --seed 19
 

@@ -216,12 +216,13 @@ class MixtureMaker:
         sp = o.spectral
         floor = tonal_floor(noise_power, sp.floor, MODEL_BIN_HZ) if sp.tonal_floor else sp.floor
         g = subtraction_gain(power, noise_power, sp.over_subtraction, floor)
-        ss = np.abs(spec[0]) * g[0]
+        noisy_mag = np.abs(spec[0])
+        ss = noisy_mag * g[0]
         target = np.abs(stft((target_speech * gain)[None], self.geo)[0])
         if o.noise_input:  # the profile as the pipeline gives it: sqrt of the mean power, every frame
             ss = np.concatenate([ss, np.broadcast_to(np.sqrt(noise_power), ss.shape)], axis=1)
         if o.smooth_frames:
-            target = np.concatenate([target, np.abs(spec[0])], axis=1)
+            target = np.concatenate([target, noisy_mag], axis=1)
         return ss.astype(np.float32), target.astype(np.float32)
 
     def batch(self, seed: tuple) -> tuple[torch.Tensor, torch.Tensor]:
