@@ -310,7 +310,8 @@ def train(
              "Default: 0 on the CPU; with cuda one per core but one, at most 8. The weights are the same "
              "either way."),
     init: Optional[Path] = typer.Option(None, help="Start from this checkpoint's weights (fine-tuning); "
-                                                   "it may differ from the run in --mask-max alone."),
+                                                   "it may differ from the run in --mask-max, and be smaller in "
+                                                   "--conv-channels/--lstm-hidden (the net is grown, same output)."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="EQ, reverberation, band limiting and clipping of the training speech."),
     dry_target: bool = typer.Option(True, "--dry-target/--reverberant-target",

@@ -22,7 +22,7 @@ is processed whole or in blocks.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -93,6 +93,46 @@ class MaskNet(nn.Module):
         h, _ = self.lstm(h.transpose(1, 2))
         mask = torch.sigmoid(self.conv_out(h.transpose(1, 2)))
         return mask if self.dims.mask_max == 1.0 else mask * self.dims.mask_max
+
+
+def widen_from(model: MaskNet, start: MaskNet) -> None:
+    """Copy the smaller ``start`` into ``model`` so that ``model`` computes the same mask.
+
+    Net2Net-style growth for ``denoise train --init`` with larger ``conv_channels``
+    and/or ``lstm_hidden``: the old channels and units keep their weights; the new
+    ones keep ``model``'s fresh initialisation for what they read, and everything
+    they feed (the old units' LSTM input and recurrent columns, the output
+    convolution's columns) starts at zero, so the output is unchanged until
+    training moves those zeros. Kernel size, bins, noise input and mask bound must
+    match; a size may not shrink (ValueError).
+    """
+    old, new = start.dims, model.dims
+    if replace(old, conv_channels=new.conv_channels, lstm_hidden=new.lstm_hidden) != new:
+        raise ValueError(f"only conv_channels and lstm_hidden may differ: {old} vs {new}")
+    if new.conv_channels < old.conv_channels or new.lstm_hidden < old.lstm_hidden:
+        raise ValueError(f"cannot shrink the net: {old} -> {new}")
+    c1, h1, h2 = old.conv_channels, old.lstm_hidden, new.lstm_hidden
+    src = start.state_dict()
+    with torch.no_grad():
+        model.conv_in.weight[:c1] = src["conv_in.weight"]
+        model.conv_in.bias[:c1] = src["conv_in.bias"]
+        for suffix in ("", "_reverse"):
+            w_ih, w_hh = (getattr(model.lstm, f"weight_{k}_l0{suffix}") for k in ("ih", "hh"))
+            w_ih[:, c1:] = 0.0  # no unit reads the new conv channels yet ...
+            w_hh[:, h1:] = 0.0  # ... nor the new hidden units
+            for gate in range(4):  # PyTorch's gate blocks i, f, g, o, each lstm_hidden rows
+                rows_new, rows_old = slice(gate * h2, gate * h2 + h1), slice(gate * h1, (gate + 1) * h1)
+                w_ih[rows_new, :c1] = src[f"lstm.weight_ih_l0{suffix}"][rows_old]
+                w_hh[rows_new, :h1] = src[f"lstm.weight_hh_l0{suffix}"][rows_old]
+                for k in ("ih", "hh"):
+                    getattr(model.lstm, f"bias_{k}_l0{suffix}")[rows_new] = src[f"lstm.bias_{k}_l0{suffix}"][rows_old]
+        out_w = model.conv_out.weight  # (161, 2 * lstm_hidden, k): forward units, then backward
+        out_w.zero_()
+        out_w[:, :h1] = src["conv_out.weight"][:, :h1]
+        out_w[:, h2 : h2 + h1] = src["conv_out.weight"][:, h1:]
+        model.conv_out.bias.copy_(src["conv_out.bias"])
+        model.feat_mean.copy_(src["feat_mean"])
+        model.feat_std.copy_(src["feat_std"])
 
 
 def conv_constant_tail(conv: nn.Conv1d, x: torch.Tensor, n_varying: int) -> torch.Tensor:

@@ -39,7 +39,7 @@ from .batch import walk_audio
 from .config import HOP_MS, MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
 from .errors import UsageError
 from .losses import chain_estimate, envelope_loss, loudness_loss, magnitude_loss
-from .model import SIZES, VARIANTS, MaskNet, ModelDims
+from .model import SIZES, VARIANTS, MaskNet, ModelDims, widen_from
 from .noises import GENERATORS, mix_at_snr
 from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
 from .weights import file_sha256, load_checkpoint, save_checkpoint
@@ -399,19 +399,29 @@ def _save_run_state(path: Path, model: MaskNet, optimizer: torch.optim.Optimizer
 def start_from(model: MaskNet, start: MaskNet, name: str, log: Callable[[str], None] = print) -> None:
     """Copy ``start``'s weights and normalisation into ``model`` (``--init``).
 
-    The two may differ in ``mask_max`` alone: the output bias is then shifted by
+    The two may differ in ``mask_max``: the output bias is then shifted by
     ln(old / new), so that small masks (where mask_max * sigmoid(z) is about
-    mask_max * e**z) start where they were, and the run learns the rest. Any
-    other difference is a UsageError.
+    mask_max * e**z) start where they were, and the run learns the rest. They
+    may also differ in size, ``model`` being as large or larger in
+    ``conv_channels`` and ``lstm_hidden``: ``model.widen_from`` then grows the
+    net with the same output. Any other difference is a UsageError.
     """
-    if replace(start.dims, mask_max=model.dims.mask_max) != model.dims:
+    same_bound = replace(start.dims, mask_max=model.dims.mask_max)
+    grows = replace(same_bound, conv_channels=model.dims.conv_channels, lstm_hidden=model.dims.lstm_hidden)
+    if grows != model.dims or (start.dims.conv_channels > model.dims.conv_channels
+                               or start.dims.lstm_hidden > model.dims.lstm_hidden):
         raise UsageError(f"--init {name}: its model ({start.dims}) differs from this run's ({model.dims})")
-    model.load_state_dict(start.state_dict())
+    if same_bound != model.dims:
+        widen_from(model, start)
+        log(f"starting from {name}, grown from {start.dims.conv_channels} conv channels and "
+            f"{start.dims.lstm_hidden} LSTM units to {model.dims.conv_channels} and {model.dims.lstm_hidden}")
+    else:
+        model.load_state_dict(start.state_dict())
     if start.dims.mask_max != model.dims.mask_max:
         with torch.no_grad():
             model.conv_out.bias += math.log(start.dims.mask_max / model.dims.mask_max)
         log(f"starting from {name}, its mask bound {start.dims.mask_max:g} now {model.dims.mask_max:g}")
-    else:
+    elif same_bound == model.dims:
         log(f"starting from {name}")
 
 

@@ -11,7 +11,7 @@ import torch
 from denoise_cli.config import MODEL_N_BINS
 from denoise_cli.errors import CheckpointError
 from denoise_cli.model import (MaskNet, ModelDims, _ramp, chunk_starts, chunks_touching, conv_constant_tail,
-                               predict_mask, with_noise)
+                               predict_mask, widen_from, with_noise)
 from denoise_cli.weights import FEATURES, default_checkpoint_path, file_sha256, load_checkpoint, save_checkpoint
 
 CPU = torch.device("cpu")
@@ -282,3 +282,43 @@ def test_a_noise_input_net_gives_the_same_mask_in_inference_and_in_training_mode
         trained = net.train()(x)
         inferred = net.eval()(x)
     assert torch.allclose(inferred, trained, atol=1e-5)
+
+
+@pytest.mark.parametrize("grown", [dict(conv_channels=24, lstm_hidden=20), dict(lstm_hidden=20),
+                                   dict(conv_channels=24)])
+def test_a_widened_net_gives_the_same_mask_and_its_new_units_learn(grown):
+    """widen_from: the larger net computes the smaller one's mask; one optimiser step then
+    moves the new units' outgoing weights away from zero (they take part from the start)."""
+    from dataclasses import replace
+
+    torch.manual_seed(3)
+    small = MaskNet(ModelDims(conv_channels=16, lstm_hidden=12, noise_input=True, mask_max=2.0))
+    with torch.no_grad():
+        small.feat_mean.uniform_(-1, 1)
+        small.feat_std.uniform_(0.5, 2)
+    big = MaskNet(replace(small.dims, **grown))
+    widen_from(big, small)
+    x = torch.rand(2, 2 * MODEL_N_BINS, 30) + 0.01
+    x[:, MODEL_N_BINS:] = x[:, MODEL_N_BINS:, :1]
+    for mode in (True, False):
+        small.train(mode), big.train(mode)
+        with torch.no_grad():
+            assert torch.allclose(big(x), small(x), atol=1e-6)
+    h1, h2 = small.dims.lstm_hidden, big.dims.lstm_hidden
+    if h2 > h1:
+        new_columns = torch.cat([big.conv_out.weight[:, h1:h2], big.conv_out.weight[:, h2 + h1:]], dim=1)
+        assert not new_columns.any()
+        opt = torch.optim.Adam(big.parameters(), lr=1e-3)
+        big.train()
+        big(x).square().mean().backward()
+        opt.step()
+        new_columns = torch.cat([big.conv_out.weight[:, h1:h2], big.conv_out.weight[:, h2 + h1:]], dim=1)
+        assert new_columns.abs().min() > 0
+
+
+def test_a_net_cannot_be_widened_into_a_smaller_or_other_shape():
+    small = MaskNet(ModelDims(conv_channels=16, lstm_hidden=12))
+    with pytest.raises(ValueError, match="shrink"):
+        widen_from(MaskNet(ModelDims(conv_channels=8, lstm_hidden=12)), small)
+    with pytest.raises(ValueError, match="only conv_channels and lstm_hidden"):
+        widen_from(MaskNet(ModelDims(conv_channels=16, lstm_hidden=12, kernel_size=3)), small)

@@ -411,3 +411,18 @@ def test_gain_smoothing_mixtures_carry_the_noisy_magnitudes_and_a_run_trains(dat
     assert gain.min() >= opts.spectral.floor - 1e-5 and gain.max() <= 1 + 1e-5
     train(opts, log=lambda _: None)
     assert load_checkpoint(opts.out).training["options"]["gain_smoothing_ms"] == 30.0
+
+
+def test_init_may_grow_the_net(data, tmp_path):
+    """--init from a smaller net into larger --conv-channels/--lstm-hidden trains on from its mask;
+    into a smaller one it is a usage error."""
+    small = replace(_opts(data, tmp_path, "small", steps=1), conv_channels=16, lstm_hidden=12)
+    train(small, log=lambda m: None)
+    said = []
+    big = replace(_opts(data, tmp_path, "big", steps=1), conv_channels=24, lstm_hidden=20, init=small.out)
+    train(big, log=said.append)
+    assert any("grown from 16 conv channels and 12 LSTM units to 24 and 20" in m for m in said)
+    assert load_checkpoint(big.out).model.dims.lstm_hidden == 20
+    tiny = replace(_opts(data, tmp_path, "tiny", steps=1), conv_channels=8, lstm_hidden=12, init=small.out)
+    with pytest.raises(UsageError, match="differs from this run"):
+        train(tiny, log=lambda m: None)
