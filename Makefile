@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -324,6 +324,22 @@ train-v19b: data runs/dns-v18a.pt
 
 train-v19c: data runs/dns-v18a.pt
 	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 50 --out runs/dns-v19c.pt --run-dir runs/dns-v19c
+
+# v20a/v20b (2026-12-05): v19a grown into a larger net (--init of a smaller checkpoint: the
+# new channels and units start with no say in the output, model.widen_from), 256 conv channels
+# and 256 LSTM units (v20a) or 192 and 192 (v20b), then 3500 steps at 3e-4, the rest as v19a.
+# One thread each, side by side.
+V20_RECIPE = $(V18A_RECIPE) --init runs/dns-v19a.pt --seed 20 --gain-smoothing-ms 30 --lr 3e-4 --steps 3500
+
+runs/dns-v19a.pt:
+	$(MAKE) runs/dns-v18a.pt
+	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 30 --out runs/dns-v19a.pt --run-dir runs/dns-v19a
+
+train-v20a: data runs/dns-v19a.pt
+	$(DENOISE) train $(V20_RECIPE) --conv-channels 256 --lstm-hidden 256 --out runs/dns-v20a.pt --run-dir runs/dns-v20a
+
+train-v20b: data runs/dns-v19a.pt
+	$(DENOISE) train $(V20_RECIPE) --conv-channels 192 --lstm-hidden 192 --out runs/dns-v20b.pt --run-dir runs/dns-v20b
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt
