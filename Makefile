@@ -53,9 +53,11 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since 2026-12-05): v19a (train-v19a below), v18a fine-tuned 2000 steps
-# through the chain's gain smoothing (--gain-smoothing-ms 30; run at 40 ms, the clean default).
-# v18a (train-v18a below) is a 2000-step
+# The shipped checkpoint (since 2026-12-05, the twenty-first session): v21a (train-v21a below),
+# 2000 more steps of v20a, which is v19a grown to 256 conv channels and 256 LSTM units
+# (train-v20a, 3500 steps); about 80 and 45 minutes on one thread. v19a (train-v19a) is v18a
+# fine-tuned 2000 steps through the chain's gain smoothing (--gain-smoothing-ms 30; every one
+# runs at 40 ms, the clean default). v18a (train-v18a below) is a 2000-step
 # fine-tune of v16f with a STOI-like term (--stoi-weight 1) and a PESQ-like term (--pesq-weight
 # 0.05) in the loss and equal loss weights on removed speech and residual noise (--under-weight
 # 1), on one thread; v16f is a 3000-step fine-tune of v15b
@@ -67,8 +69,9 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(MAKE) runs/dns-v18a.pt
-	$(DENOISE) train $(V19_RECIPE) --gain-smoothing-ms 30 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v19a
+	$(MAKE) runs/dns-v20a.pt
+	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v20a.pt --seed 21 --gain-smoothing-ms 30 --conv-channels 256 \
+		--lstm-hidden 256 --lr 2e-4 --steps 2000 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v21a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
