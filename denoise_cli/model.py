@@ -107,11 +107,12 @@ def widen_from(model: MaskNet, start: MaskNet) -> None:
     ones keep ``model``'s fresh initialisation for what they read, and everything
     they feed (the old units' LSTM input and recurrent columns, the output
     convolution's columns) starts at zero, so the output is unchanged until
-    training moves those zeros. Kernel size, bins, noise input and mask bound must
-    match; a size may not shrink (ValueError).
+    training moves those zeros. At equal sizes it is a plain copy. Kernel size,
+    bins and noise input must match, a size may not shrink (ValueError); the mask
+    bound is not looked at (the weights are copied as they are).
     """
     old, new = start.dims, model.dims
-    if replace(old, conv_channels=new.conv_channels, lstm_hidden=new.lstm_hidden) != new:
+    if replace(old, conv_channels=new.conv_channels, lstm_hidden=new.lstm_hidden, mask_max=new.mask_max) != new:
         raise ValueError(f"only conv_channels and lstm_hidden may differ: {old} vs {new}")
     if new.conv_channels < old.conv_channels or new.lstm_hidden < old.lstm_hidden:
         raise ValueError(f"cannot shrink the net: {old} -> {new}")

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -406,23 +406,19 @@ def start_from(model: MaskNet, start: MaskNet, name: str, log: Callable[[str], N
     ``conv_channels`` and ``lstm_hidden``: ``model.widen_from`` then grows the
     net with the same output. Any other difference is a UsageError.
     """
-    same_bound = replace(start.dims, mask_max=model.dims.mask_max)
-    grows = replace(same_bound, conv_channels=model.dims.conv_channels, lstm_hidden=model.dims.lstm_hidden)
-    if grows != model.dims or (start.dims.conv_channels > model.dims.conv_channels
-                               or start.dims.lstm_hidden > model.dims.lstm_hidden):
-        raise UsageError(f"--init {name}: its model ({start.dims}) differs from this run's ({model.dims})")
-    if same_bound != model.dims:
+    try:
         widen_from(model, start)
-        log(f"starting from {name}, grown from {start.dims.conv_channels} conv channels and "
-            f"{start.dims.lstm_hidden} LSTM units to {model.dims.conv_channels} and {model.dims.lstm_hidden}")
-    else:
-        model.load_state_dict(start.state_dict())
+    except ValueError:
+        raise UsageError(f"--init {name}: its model ({start.dims}) differs from this run's ({model.dims})") from None
+    said = f"starting from {name}"
+    if (start.dims.conv_channels, start.dims.lstm_hidden) != (model.dims.conv_channels, model.dims.lstm_hidden):
+        said += (f", grown from {start.dims.conv_channels} conv channels and {start.dims.lstm_hidden} LSTM units "
+                 f"to {model.dims.conv_channels} and {model.dims.lstm_hidden}")
     if start.dims.mask_max != model.dims.mask_max:
         with torch.no_grad():
             model.conv_out.bias += math.log(start.dims.mask_max / model.dims.mask_max)
-        log(f"starting from {name}, its mask bound {start.dims.mask_max:g} now {model.dims.mask_max:g}")
-    elif same_bound == model.dims:
-        log(f"starting from {name}")
+        said += f", its mask bound {start.dims.mask_max:g} now {model.dims.mask_max:g}"
+    log(said)
 
 
 def _recipe(opts: TrainOptions) -> str:

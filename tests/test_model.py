@@ -318,6 +318,10 @@ def test_a_widened_net_gives_the_same_mask_and_its_new_units_learn(grown):
 
 def test_a_net_cannot_be_widened_into_a_smaller_or_other_shape():
     small = MaskNet(ModelDims(conv_channels=16, lstm_hidden=12))
+    same_size = MaskNet(ModelDims(conv_channels=16, lstm_hidden=12, mask_max=3.0))
+    widen_from(same_size, small)  # another mask bound is allowed; at equal sizes it is a plain copy
+    a, b = small.state_dict(), same_size.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="shrink"):
         widen_from(MaskNet(ModelDims(conv_channels=8, lstm_hidden=12)), small)
     with pytest.raises(ValueError, match="only conv_channels and lstm_hidden"):
