@@ -53,9 +53,10 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since 2026-12-05, the twenty-first session): v21a (train-v21a below),
-# 2000 more steps of v20a, which is v19a grown to 256 conv channels and 256 LSTM units
-# (train-v20a, 3500 steps); about 80 and 45 minutes on one thread. v19a (train-v19a) is v18a
+# The shipped checkpoint (since 2026-12-05, the twenty-second session): v22a (train-v22a below),
+# v21a grown to 288 conv channels and 288 LSTM units and trained 3000 more steps (69 minutes on
+# one thread). v21a is 2000 more steps of v20a, which is v19a grown to 256 conv channels and 256
+# LSTM units (train-v20a, 3500 steps); v20a and v21a took about 80 and 45 minutes on one thread. v19a (train-v19a) is v18a
 # fine-tuned 2000 steps through the chain's gain smoothing (--gain-smoothing-ms 30; every one
 # runs at 40 ms, the clean default). v18a (train-v18a below) is a 2000-step
 # fine-tune of v16f with a STOI-like term (--stoi-weight 1) and a PESQ-like term (--pesq-weight
@@ -69,9 +70,9 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(MAKE) runs/dns-v20a.pt
-	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v20a.pt --seed 21 --gain-smoothing-ms 30 --conv-channels 256 \
-		--lstm-hidden 256 --lr 2e-4 --steps 2000 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v21a
+	$(MAKE) runs/dns-v21a.pt
+	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v21a.pt --seed 22 --gain-smoothing-ms 30 --conv-channels 288 \
+		--lstm-hidden 288 --lr 2.5e-4 --steps 3000 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v22a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
