@@ -56,9 +56,9 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # The shipped checkpoint (since 2026-12-05, the twenty-second session): v22a (train-v22a below),
 # v21a grown to 288 conv channels and 288 LSTM units and trained 3000 more steps (69 minutes on
 # one thread). v21a is 2000 more steps of v20a, which is v19a grown to 256 conv channels and 256
-# LSTM units (train-v20a, 3500 steps); v20a and v21a took about 80 and 45 minutes on one thread. v19a (train-v19a) is v18a
-# fine-tuned 2000 steps through the chain's gain smoothing (--gain-smoothing-ms 30; every one
-# runs at 40 ms, the clean default). v18a (train-v18a below) is a 2000-step
+# LSTM units (train-v20a, 3500 steps); v20a and v21a took about 80 and 45 minutes on one
+# thread. v19a (train-v19a) is v18a fine-tuned 2000 steps through the chain's gain smoothing
+# (--gain-smoothing-ms 30; every one runs at 40 ms, the clean default). v18a (train-v18a below) is a 2000-step
 # fine-tune of v16f with a STOI-like term (--stoi-weight 1) and a PESQ-like term (--pesq-weight
 # 0.05) in the loss and equal loss weights on removed speech and residual noise (--under-weight
 # 1), on one thread; v16f is a 3000-step fine-tune of v15b
@@ -71,8 +71,7 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
 	$(MAKE) runs/dns-v21a.pt
-	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v21a.pt --seed 22 --gain-smoothing-ms 30 --conv-channels 288 \
-		--lstm-hidden 288 --lr 2.5e-4 --steps 3000 --out denoise_cli/assets/dns.pt --run-dir runs/dns-v22a
+	$(DENOISE) train $(V22A_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v22a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -346,6 +345,8 @@ train-v20b: data runs/dns-v19a.pt
 	$(DENOISE) train $(V20_RECIPE) --conv-channels 192 --lstm-hidden 192 --out runs/dns-v20b.pt --run-dir runs/dns-v20b
 
 # v21a/v21b: v20a and v20b fine-tuned again at their own size, 2000 and 3000 steps at 2e-4, seed 21
+V21_RECIPE = $(V18A_RECIPE) --seed 21 --gain-smoothing-ms 30 --lr 2e-4
+
 runs/dns-v20a.pt:
 	$(MAKE) train-v20a
 
@@ -353,22 +354,24 @@ runs/dns-v20b.pt:
 	$(MAKE) train-v20b
 
 train-v21a: data runs/dns-v20a.pt
-	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v20a.pt --seed 21 --gain-smoothing-ms 30 --conv-channels 256 \
-		--lstm-hidden 256 --lr 2e-4 --steps 2000 --out runs/dns-v21a.pt --run-dir runs/dns-v21a
+	$(DENOISE) train $(V21_RECIPE) --init runs/dns-v20a.pt --conv-channels 256 --lstm-hidden 256 --steps 2000 \
+		--out runs/dns-v21a.pt --run-dir runs/dns-v21a
 
 train-v21b: data runs/dns-v20b.pt
-	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v20b.pt --seed 21 --gain-smoothing-ms 30 --conv-channels 192 \
-		--lstm-hidden 192 --lr 2e-4 --steps 3000 --out runs/dns-v21b.pt --run-dir runs/dns-v21b
+	$(DENOISE) train $(V21_RECIPE) --init runs/dns-v20b.pt --conv-channels 192 --lstm-hidden 192 --steps 3000 \
+		--out runs/dns-v21b.pt --run-dir runs/dns-v21b
 
-# v22a (2026-12-05, twenty-second session): v21a grown again, to 288 conv channels and 288 LSTM
-# units (about 8.9 MB, under the 10 MB bound; 320 and 320 would not fit), then 3000 steps at
-# 2.5e-4, seed 22, the rest as v21a. One thread, about 80 minutes.
+# v22a (2026-12-05, twenty-second session; `make train` ends with its recipe): v21a grown again,
+# to 288 conv channels and 288 LSTM units (a 9.0 MB file, under the 10 MB bound; 320 and 320
+# would not fit), then 3000 steps at 2.5e-4, seed 22, the rest as v21a. One thread, 69 minutes.
+V22A_RECIPE = $(V18A_RECIPE) --init runs/dns-v21a.pt --seed 22 --gain-smoothing-ms 30 --conv-channels 288 \
+	--lstm-hidden 288 --lr 2.5e-4 --steps 3000
+
 runs/dns-v21a.pt:
 	$(MAKE) train-v21a
 
 train-v22a: data runs/dns-v21a.pt
-	$(DENOISE) train $(V18A_RECIPE) --init runs/dns-v21a.pt --seed 22 --gain-smoothing-ms 30 --conv-channels 288 \
-		--lstm-hidden 288 --lr 2.5e-4 --steps 3000 --out runs/dns-v22a.pt --run-dir runs/dns-v22a
+	$(DENOISE) train $(V22A_RECIPE) --out runs/dns-v22a.pt --run-dir runs/dns-v22a
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt
