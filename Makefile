@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -372,6 +372,22 @@ runs/dns-v21a.pt:
 
 train-v22a: data runs/dns-v21a.pt
 	$(DENOISE) train $(V22A_RECIPE) --out runs/dns-v22a.pt --run-dir runs/dns-v22a
+
+# v23a: v22a fine-tuned 2000 steps at 1.5e-4, seed 23, on the thirteen recorded voices only (no
+# flite or festival TTS), to test whether the synthetic voices cost PESQ on real speech such as
+# asterisk_june's (README: "Runs that lost" / "Per voice"). v23b is its control: the same with all
+# 22 voices, seed 24. One thread each, side by side.
+REAL13_SPEAKERS = $(V6_SPEAKERS),asterisk_menardi_it
+V23_RECIPE = $(V22A_RECIPE) --init runs/dns-v22a.pt --lr 1.5e-4 --steps 2000
+
+runs/dns-v22a.pt:
+	$(MAKE) train-v22a
+
+train-v23a: data runs/dns-v22a.pt
+	$(DENOISE) train $(V23_RECIPE) --seed 23 --speakers $(REAL13_SPEAKERS) --out runs/dns-v23a.pt --run-dir runs/dns-v23a
+
+train-v23b: data runs/dns-v22a.pt
+	$(DENOISE) train $(V23_RECIPE) --seed 24 --out runs/dns-v23b.pt --run-dir runs/dns-v23b
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt
