@@ -209,8 +209,11 @@ def _worker_models(opts: CleanOptions, device: str):
     from .pipeline import load_models
 
     key = (opts.model.weights, opts.model.precision, device, opts.model.enabled, threading.get_ident())
+    # One torch thread per worker, on every call and not only the first: a process that runs
+    # files in turn (--jobs 1) gets its thread count back between runs, and a second run with
+    # the models already loaded would otherwise sum in another order (1 LSB apart, seen).
+    torch.set_num_threads(1)
     if key not in _WORKER_MODELS:
-        torch.set_num_threads(1)
         with paused_gc():
             _WORKER_MODELS[key] = load_models(opts, torch.device(resolve_device(device)))
     return _WORKER_MODELS[key]

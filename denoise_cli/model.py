@@ -1,11 +1,11 @@
 """The DNS mask network and its chunked, batched inference (no file I/O here).
 
 MaskNet: Conv1d(161 -> C, k=5) -> BiLSTM(C -> 2xH) -> Conv1d(2H -> 161, k=5)
--> sigmoid, with C = 256 by default (``NET_CONV_CHANNELS``). The shipped v22a has
+-> sigmoid, with C = 256 by default (``NET_CONV_CHANNELS``). The shipped v23a has
 C = 288 and 288 LSTM units each way: v19a (C = 128, 128 units; a fine-tune of v18a,
 through v17g, v16f and v15b one of v14s) grown by ``widen_from`` to 256 and 256 and
-fine-tuned twice (v20a, v21a), then grown to 288 and 288 and fine-tuned (v22a). A
-checkpoint's dims give the sizes.
+fine-tuned twice (v20a, v21a), then grown to 288 and 288 and fine-tuned (v22a), then
+fine-tuned on the recorded voices only (v23a). A checkpoint's dims give the sizes.
 
 Input: magnitudes of shape (batch, 161, frames) on the 16 kHz model scale; the
 net takes log power itself and normalises it with per-bin statistics stored as
