@@ -73,7 +73,7 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
 	$(MAKE) runs/dns-v22a.pt
-	$(DENOISE) train $(V23_RECIPE) --seed 23 --speakers $(REAL13_SPEAKERS) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v23a
+	$(DENOISE) train $(V23A_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v23a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
@@ -377,16 +377,17 @@ train-v22a: data runs/dns-v21a.pt
 
 # v23a: v22a fine-tuned 2000 steps at 1.5e-4, seed 23, on the thirteen recorded voices only (no
 # flite or festival TTS), to test whether the synthetic voices cost PESQ on real speech such as
-# asterisk_june's (README: "Runs that lost" / "Per voice"). v23b is its control: the same with all
-# 22 voices, seed 24. One thread each, side by side.
+# asterisk_june's (README: "Model variants": v23a, v23b). v23b is its control: the same with all
+# 22 voices, seed 24. One thread each, side by side (87 and 91 minutes).
 REAL13_SPEAKERS = $(V6_SPEAKERS),asterisk_menardi_it
 V23_RECIPE = $(V22A_RECIPE) --init runs/dns-v22a.pt --lr 1.5e-4 --steps 2000
+V23A_RECIPE = $(V23_RECIPE) --seed 23 --speakers $(REAL13_SPEAKERS)
 
 runs/dns-v22a.pt:
 	$(MAKE) train-v22a
 
 train-v23a: data runs/dns-v22a.pt
-	$(DENOISE) train $(V23_RECIPE) --seed 23 --speakers $(REAL13_SPEAKERS) --out runs/dns-v23a.pt --run-dir runs/dns-v23a
+	$(DENOISE) train $(V23A_RECIPE) --out runs/dns-v23a.pt --run-dir runs/dns-v23a
 
 train-v23b: data runs/dns-v22a.pt
 	$(DENOISE) train $(V23_RECIPE) --seed 24 --out runs/dns-v23b.pt --run-dir runs/dns-v23b
