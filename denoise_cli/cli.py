@@ -294,6 +294,8 @@ def train(
                                                           "added to the magnitude loss (0: none)."),
     pesq_weight: float = typer.Option(0.0, min=0.0, help="Weight of a PESQ-like loudness-disturbance loss "
                                                           "added to the magnitude loss (0: none)."),
+    quiet_weight: float = typer.Option(1.0, min=0.0, help="Loss weight on residual noise in quiet frames "
+                                                          "(30 dB or more below an example's loudest)."),
     gain_smoothing_ms: float = typer.Option(0.0, min=0.0, max=200.0,
                                             help="Train through the chain's gain smoothing (as `clean "
                                                  "--gain-smoothing-ms`) and its cap at one: the losses see "
@@ -345,7 +347,8 @@ def train(
                             out=str(out), speakers=tuple(speakers.split(",")) if speakers else None,
                             run_dir=str(run_dir), steps=steps, batch_size=batch_size,
                             lr=lr, seed=seed, under_weight=under_weight, stoi_weight=stoi_weight,
-                            pesq_weight=pesq_weight, gain_smoothing_ms=gain_smoothing_ms,
+                            pesq_weight=pesq_weight, quiet_weight=quiet_weight,
+                            gain_smoothing_ms=gain_smoothing_ms,
                             device=device_name,
                             data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
                             else data_workers, init=str(init) if init else None,

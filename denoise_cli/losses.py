@@ -45,6 +45,7 @@ import torch
 from .config import HOP_MS, MODEL_BIN_HZ, MODEL_N_BINS
 
 COMPRESS = 0.3  # power-law compression of magnitudes in the MSE
+QUIET_FRAME_DB = 30.0  # frames this far below an example's loudest clean frame count as quiet (quiet_weight)
 STOI_BANDS = 15  # one-third-octave bands
 STOI_LOWEST_CENTRE_HZ = 150.0
 STOI_SEGMENT_MS = 384  # the envelope segments' length
@@ -66,13 +67,24 @@ def mask_loss(mask: torch.Tensor, noisy_mag: torch.Tensor, clean_mag: torch.Tens
     return magnitude_loss(mask * noisy_mag, clean_mag, under_weight)
 
 
-def magnitude_loss(est_mag: torch.Tensor, clean_mag: torch.Tensor, under_weight: float = 1.0) -> torch.Tensor:
-    """``mask_loss`` on estimated magnitudes (batch, 161, frames) however they were made."""
+def magnitude_loss(est_mag: torch.Tensor, clean_mag: torch.Tensor, under_weight: float = 1.0,
+                   quiet_weight: float = 1.0) -> torch.Tensor:
+    """``mask_loss`` on estimated magnitudes (batch, 161, frames) however they were made.
+
+    quiet_weight > 1 weighs residual noise (an estimate above the clean
+    magnitude) in quiet frames, whose clean energy (the sum of squared
+    magnitudes) is more than QUIET_FRAME_DB below the example's loudest frame's:
+    pauses, gaps between words and tails, where a listener hears what is left.
+    """
     est = (est_mag + 1e-8) ** COMPRESS
     ref = (clean_mag + 1e-8) ** COMPRESS
     err = (est - ref) ** 2
     if under_weight != 1.0:
         err = torch.where(est < ref, under_weight * err, err)
+    if quiet_weight != 1.0:
+        energy_db = 10 * torch.log10(clean_mag.square().sum(dim=1, keepdim=True) + 1e-12)  # (batch, 1, frames)
+        quiet = energy_db < energy_db.amax(dim=2, keepdim=True) - QUIET_FRAME_DB
+        err = torch.where(quiet & (est > ref), quiet_weight * err, err)
     return torch.mean(err)
 
 

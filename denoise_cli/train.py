@@ -46,7 +46,8 @@ from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
 BABBLE_GAP_S = (0.0, 0.3)  # pauses between one babble talker's utterances
-LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0, "pesq_weight": 0.0, "gain_smoothing_ms": 0.0}  # options added after runs had begun: left out of a recipe at these values
+LATER_OPTIONS = {"babble_share": 0.0, "stoi_weight": 0.0, "pesq_weight": 0.0, "gain_smoothing_ms": 0.0,
+                 "quiet_weight": 1.0}  # options added after runs had begun: left out of a recipe at these values
 # options that say where and how a run goes, not what it learns: left out of the recipe and the record
 RUN_ONLY = ("out", "run_dir", "log_every", "checkpoint_every", "device", "data_workers")
 
@@ -77,6 +78,7 @@ class TrainOptions:
     under_weight: float = 1.0  # loss weight where the estimate is below the clean magnitude
     stoi_weight: float = 0.0  # weight of losses.envelope_loss (STOI-like) added to the masked-magnitude MSE
     pesq_weight: float = 0.0  # weight of losses.loudness_loss (PESQ-like) added to it too
+    quiet_weight: float = 1.0  # loss weight on residual noise in quiet frames (losses.magnitude_loss)
     # train through the chain's gain smoothing (CleanOptions.gain_smoothing_ms) and its cap at one:
     # every loss term sees the output the chain would make with the mask (0: the masked input)
     gain_smoothing_ms: float = 0.0
@@ -296,16 +298,17 @@ def estimate(mask: torch.Tensor, x: torch.Tensor, y: torch.Tensor, smooth_frames
 
 def optimise_step(model: MaskNet, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                   under_weight: float, stoi_weight: float = 0.0, pesq_weight: float = 0.0,
-                  smooth_frames: int = 0) -> float:
+                  smooth_frames: int = 0, quiet_weight: float = 1.0) -> float:
     """One training step on a batch (x: model input, y: clean magnitudes, both on the model's
     device): the masked loss (plus ``stoi_weight`` times the envelope loss and ``pesq_weight``
-    times the loudness loss of the masked magnitudes), its gradients clipped to
+    times the loudness loss of the masked magnitudes; ``quiet_weight`` on residual noise in
+    quiet frames, ``losses.magnitude_loss``), its gradients clipped to
     GRAD_CLIP_NORM, one optimiser step. With ``smooth_frames`` every term sees the chain's
     output instead of the masked input (``estimate``).
     Returns the loss before the step (waiting for the device)."""
     model.train()
     est, y = estimate(model(x), x, y, smooth_frames)
-    loss = magnitude_loss(est, y, under_weight)
+    loss = magnitude_loss(est, y, under_weight, quiet_weight)
     if stoi_weight:
         loss = loss + stoi_weight * envelope_loss(est, y)
     if pesq_weight:
@@ -365,7 +368,7 @@ def train(opts: TrainOptions, log: Callable[[str], None] = print) -> str:
     for x, y in training_batches(maker, opts.seed, step, opts.steps, opts.data_workers, device):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         running.append(optimise_step(model, optimizer, x, y, opts.under_weight, opts.stoi_weight,
-                                     opts.pesq_weight, opts.smooth_frames))
+                                     opts.pesq_weight, opts.smooth_frames, opts.quiet_weight))
         schedule.step()
         step += 1
         if step % opts.log_every == 0 or step == opts.steps:

@@ -199,3 +199,50 @@ def test_gain_smoothing_trains_through_the_chain_and_stays_out_of_an_older_runs_
         optimise_step(model, optimizer, subtracted, target, 1.0, smooth_frames=radius)
         weights.append(model.conv_out.weight.detach().clone())
     assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+
+
+def test_quiet_weight_weighs_only_residual_noise_in_quiet_frames():
+    """Errors above the clean magnitude in frames 30 dB or more below the loudest count quiet_weight
+    times; errors in loud frames, and speech removed in quiet frames, count as before."""
+    from denoise_cli.losses import COMPRESS, magnitude_loss
+
+    clean = torch.full((1, 161, 20), 1.0)
+    clean[:, :, 10:] = 1e-3  # frames 10..19 are 60 dB below the loudest
+    for frames in (slice(0, 10), slice(10, 20)):
+        for sign in (1.0, -1.0):
+            est = clean.clone()
+            est[:, :, frames] *= 2.0 ** sign  # a residual (above) or removed speech (below)
+            plain, weighted = magnitude_loss(est, clean), magnitude_loss(est, clean, quiet_weight=4.0)
+            assert plain.item() > 0
+            quiet_residual = frames.start == 10 and sign > 0
+            assert weighted.item() == pytest.approx(plain.item() * (4.0 if quiet_residual else 1.0), rel=1e-6)
+    noisy = clean + 0.01
+    assert magnitude_loss(noisy, clean, under_weight=2.0, quiet_weight=1.0).item() == pytest.approx(
+        torch.mean(((noisy + 1e-8) ** COMPRESS - (clean + 1e-8) ** COMPRESS) ** 2).item())
+
+
+def test_quiet_weight_stays_out_of_an_older_runs_recipe_and_reaches_the_step(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+    from denoise_cli.losses import magnitude_loss
+    from denoise_cli.model import MaskNet, ModelDims
+    from denoise_cli.train import TrainOptions, _recipe, optimise_step
+
+    opts = TrainOptions(speech_dir=str(tmp_path), noise_dir=None, out=str(tmp_path / "o.pt"))
+    assert "quiet_weight" not in json.loads(_recipe(opts))
+    assert json.loads(_recipe(replace(opts, quiet_weight=3.0)))["quiet_weight"] == 3.0
+    clean = _magnitudes(_speech(1.0)).repeat(2, 1, 1)
+    noisy = clean + 0.05 * torch.rand(clean.shape, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = MaskNet(ModelDims(conv_channels=8, lstm_hidden=8))
+    with torch.no_grad():
+        expected = magnitude_loss(model(noisy) * noisy, clean, quiet_weight=3.0)
+    step = optimise_step(model, torch.optim.Adam(model.parameters()), noisy, clean, 1.0, quiet_weight=3.0)
+    assert step == pytest.approx(expected.item(), rel=1e-5)
+    seen = []
+    monkeypatch.setattr("denoise_cli.train.train", lambda opts, log: seen.append(opts.quiet_weight) or "0" * 64)
+    args = ["train", "--speech-dir", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--device", "cpu"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, args + ["--quiet-weight", "3"]).exit_code == 0
+    assert seen == [1.0, 3.0]
