@@ -100,7 +100,8 @@ def overlap_add(spec: np.ndarray, geo: StftGeometry) -> np.ndarray:
 
     channels, n_frames, _ = spec.shape
     spec = torch.from_numpy(np.ascontiguousarray(spec, dtype=np.complex64))
-    frames = torch.fft.irfft(spec, n=geo.n_fft, dim=-1).numpy() * geo.window
+    frames = torch.fft.irfft(spec, n=geo.n_fft, dim=-1)
+    frames = frames.mul_(torch.from_numpy(geo.window)).numpy()  # windowed in place: no second array
     out = np.empty((channels, (n_frames + 1) * geo.hop), dtype=np.float32)
     # frame t's first half lands on hop t, its second half on hop t + 1 (views, no copies)
     hops = out.reshape(channels, n_frames + 1, geo.hop)
