@@ -53,9 +53,10 @@ V6_OPTIONS = --speech-dir data/speech/train --noise-dir data/noise/train --speak
 	--batch-size 32 --threads 1 --spectral-floor 0.2 --under-weight 2.0 --augment --dry-target --noise-input
 V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max 2
 
-# The shipped checkpoint (since 2026-12-06, the twenty-fourth session): v24b (train-v24b below),
-# v23a fine-tuned 1500 more steps at 1e-4 on the same 13 recorded voices (68 minutes on one
-# thread beside v24a). Before it, v23a (train-v23a below),
+# The shipped checkpoint (since 2026-12-06, the twenty-fifth session): v25a (train-v25a below),
+# v24b fine-tuned 1500 more steps at 7e-5 on the same 13 recorded voices (67 minutes on one
+# thread beside v25b). Before it, v24b (train-v24b below), v23a fine-tuned 1500 more steps at
+# 1e-4 on the same voices (68 minutes on one thread beside v24a). Before that, v23a (train-v23a below),
 # v22a fine-tuned 2000 steps on the 13 recorded voices (87 minutes on one thread beside v23b).
 # Before that, v22a (train-v22a below),
 # v21a grown to 288 conv channels and 288 LSTM units and trained 3000 more steps (69 minutes on
@@ -74,8 +75,8 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(MAKE) runs/dns-v23a.pt
-	$(DENOISE) train $(V24B_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v24b
+	$(MAKE) runs/dns-v24b.pt
+	$(DENOISE) train $(V25A_RECIPE) --out denoise_cli/assets/dns.pt --run-dir runs/dns-v25a
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
 train-v6: data
