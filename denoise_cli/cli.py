@@ -323,6 +323,8 @@ def train(
                                      help="The model also sees the file's noise profile (161 more input channels)."),
     mask_max: float = typer.Option(1.0, min=1.0, help="The mask's upper bound; above 1 it may give back "
                                                       "speech that over-subtraction took."),
+    snr_db_min: float = typer.Option(-5.0, help="Lowest SNR of the training mixtures, dB over active speech."),
+    snr_db_max: float = typer.Option(20.0, help="Highest SNR of the training mixtures (drawn uniformly between)."),
     babble_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                        help="Share of examples whose noise is babble: 3-8 other training "
                                             "speakers at once, made on the fly."),
@@ -357,6 +359,7 @@ def train(
                             spectral=SpectralOptions(True, over_subtraction, spectral_floor,
                                                      steady_over_subtraction=None, tonal_floor=False),
                             noise_input=noise_input, mask_max=mask_max, babble_share=babble_share,
+                            snr_db_range=(snr_db_min, snr_db_max),
                             conv_channels=conv_channels, lstm_hidden=lstm_hidden, kernel_size=kernel_size)
     except UsageError as exc:
         _err(f"error: {exc}")

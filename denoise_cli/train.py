@@ -98,6 +98,9 @@ class TrainOptions:
     def __post_init__(self):
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise UsageError(f"kernel size {self.kernel_size}: must be odd (1, 3, 5, ...)")
+        low, high = self.snr_db_range
+        if low > high:
+            raise UsageError(f"SNR range {low:g} to {high:g} dB: the lowest is above the highest")
 
     def dims(self) -> ModelDims:
         return ModelDims(**{k: getattr(self, k) for k in VARIANTS + SIZES})

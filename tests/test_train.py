@@ -382,6 +382,33 @@ def test_size_options_train_a_net_of_that_size_that_cleans(data, tmp_path, monke
     assert r.exit_code == 2 and "error: kernel size 4: must be odd" in r.output and len(seen) == 1
 
 
+def test_snr_range_sets_the_mixtures_and_is_checked(data, tmp_path, monkeypatch):
+    """--snr-db-min/--snr-db-max: the mixtures' SNR (inputs near the targets at 40 dB, far at -10);
+    a range whose lowest is above its highest is a usage error naming both."""
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+
+    speech, noise = load_folder(data / "speech", True), load_folder(data / "noise", False)
+
+    def distance_db(low, high):
+        x, y = MixtureMaker(speech, noise, replace(_opts(data, tmp_path, "snr"), snr_db_range=(low, high))).batch((0, 4))
+        return float((20 * torch.log10((x + 1e-4) / (y + 1e-4))).abs().mean())
+
+    assert distance_db(40.0, 40.0) < 0.5 * distance_db(-10.0, -10.0)
+    with pytest.raises(UsageError, match="SNR range 3 to -2 dB"):
+        replace(_opts(data, tmp_path, "snr"), snr_db_range=(3.0, -2.0))
+
+    seen = []
+    monkeypatch.setattr("denoise_cli.train.train", lambda o, log: seen.append(o.snr_db_range) or "0" * 64)
+    args = ["train", "--speech-dir", str(data / "speech"), "--out", str(tmp_path / "x.pt")]
+    assert CliRunner().invoke(app, args + ["--snr-db-min", "-8", "--snr-db-max", "15"]).exit_code == 0
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert seen == [(-8.0, 15.0), (-5.0, 20.0)]
+    r = CliRunner().invoke(app, args + ["--snr-db-min", "3", "--snr-db-max", "-2"])
+    assert r.exit_code == 2 and "error: SNR range 3 to -2 dB: the lowest is above the highest" in r.output
+
+
 def test_an_interrupted_run_leaves_no_batch_worker(data, tmp_path):
     """An interrupt during training (here from the log) stops the --data-workers processes with it,
     and the run's state up to its last checkpoint stays resumable."""
