@@ -433,7 +433,8 @@ train-v25b: data runs/dns-v24b.pt
 # v26a: v25a fine-tuned 1500 more steps at 7e-5, seed 26, on mixtures from -8 to 15 dB SNR instead
 # of -5 to 20 (more of the low SNRs where DeepFilterNet 3 leads the benchmark by the most).
 # v26b: the same at the default -5 to 20 dB (the control: a plain continuation). One thread
-# each, side by side; README: "Model variants".
+# each, side by side, 2026-12-07; neither beat v25a, which stays shipped (README: "Model variants").
+# runs/dns-v25a.pt is remade by train-v25a; the packaged denoise_cli/assets/dns.pt is the same file.
 V26_RECIPE = $(V25A_RECIPE) --init runs/dns-v25a.pt --lr 7e-5 --steps 1500 --seed 26
 V26A_RECIPE = $(V26_RECIPE) --snr-db-min -8 --snr-db-max 15
 V26B_RECIPE = $(V26_RECIPE)
