@@ -18,7 +18,8 @@ import typer
 
 from . import __version__
 from .config import (NET_CONV_CHANNELS, NET_KERNEL_FRAMES, NET_LSTM_HIDDEN, STEADY_SPREAD_DB, TRAIN_FLOOR,
-                     TRAIN_OVER_SUBTRACTION, CleanOptions, ModelOptions, RunOptions, SpectralOptions, VadOptions)
+                     TRAIN_OVER_SUBTRACTION, TRAIN_SNR_DB_RANGE, CleanOptions, ModelOptions, RunOptions,
+                     SpectralOptions, VadOptions)
 from .errors import DenoiseError, LockedError, Terminated, UsageError
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
@@ -323,8 +324,10 @@ def train(
                                      help="The model also sees the file's noise profile (161 more input channels)."),
     mask_max: float = typer.Option(1.0, min=1.0, help="The mask's upper bound; above 1 it may give back "
                                                       "speech that over-subtraction took."),
-    snr_db_min: float = typer.Option(-5.0, help="Lowest SNR of the training mixtures, dB over active speech."),
-    snr_db_max: float = typer.Option(20.0, help="Highest SNR of the training mixtures (drawn uniformly between)."),
+    snr_db_min: float = typer.Option(TRAIN_SNR_DB_RANGE[0],
+                                     help="Lowest SNR of the training mixtures, dB over active speech."),
+    snr_db_max: float = typer.Option(TRAIN_SNR_DB_RANGE[1],
+                                     help="Highest SNR of the training mixtures (drawn uniformly between)."),
     babble_share: float = typer.Option(0.0, min=0.0, max=1.0,
                                        help="Share of examples whose noise is babble: 3-8 other training "
                                             "speakers at once, made on the fly."),

@@ -69,6 +69,7 @@ STEADY_SPREAD_DB = 3.0
 # was tuned to the stronger subtraction after training, on the held-out set.
 TRAIN_OVER_SUBTRACTION = 6.0
 TRAIN_FLOOR = 0.2
+TRAIN_SNR_DB_RANGE = (-5.0, 20.0)  # training mixtures' SNR over active speech, drawn uniformly
 
 # --- streaming -------------------------------------------------------------------
 BLOCK_S = 30.0  # audio processed per block; peak memory scales with this, not with length

@@ -36,7 +36,8 @@ from scipy.signal import resample_poly
 from .audio import resample_ratio
 from .augment import AugmentOptions, augment_speech
 from .batch import walk_audio
-from .config import HOP_MS, MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION, SpectralOptions
+from .config import (HOP_MS, MODEL_BIN_HZ, MODEL_SAMPLE_RATE_HZ, TRAIN_FLOOR, TRAIN_OVER_SUBTRACTION,
+                     TRAIN_SNR_DB_RANGE, SpectralOptions)
 from .errors import UsageError
 from .losses import chain_estimate, envelope_loss, loudness_loss, magnitude_loss
 from .model import SIZES, VARIANTS, MaskNet, ModelDims, widen_from
@@ -64,7 +65,7 @@ class TrainOptions:
     example_s: float = 4.0
     profile_s: float = 3.0
     lr: float = 1e-3
-    snr_db_range: tuple[float, float] = (-5.0, 20.0)
+    snr_db_range: tuple[float, float] = TRAIN_SNR_DB_RANGE
     level_dbfs_range: tuple[float, float] = (-40.0, -12.0)
     synthetic_noise_share: float = 0.4
     # share of examples whose noise is babble: BABBLE_TALKERS other training speakers talking at
