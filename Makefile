@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b train-v27c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -463,6 +463,16 @@ train-v27a: data runs/dns-v25a.pt
 
 train-v27b: data runs/dns-v25a.pt
 	$(DENOISE) train $(V27_RECIPE) --speakers $(V27B_SPEAKERS) --out runs/dns-v27b.pt --run-dir runs/dns-v27b
+
+# v27c: the same fine-tune on all 13 voices, the five noisiest (nl, fr, da, ro, be) cleaned first by
+# the shipped chain (scripts/make_floorless_speech.py; their floors fall by 7 to 31 dB), so that
+# quiet frames of every target are quiet.
+FLOORLESS_VOICES = tuxpaint_nl,tuxpaint_fr,tuxpaint_da,tuxpaint_ro,tuxpaint_be
+data/speech/train_floorless: data
+	$(PY) scripts/make_floorless_speech.py data/speech/train $@ --voices $(FLOORLESS_VOICES)
+
+train-v27c: data/speech/train_floorless runs/dns-v25a.pt
+	$(DENOISE) train $(V27_RECIPE) --speech-dir data/speech/train_floorless --out runs/dns-v27c.pt --run-dir runs/dns-v27c
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt
