@@ -78,9 +78,7 @@ V6_RECIPE = $(V6_OPTIONS) --steps 12000 --seed 3 --over-subtraction 6 --mask-max
 # v14s, v12 (train-v6, then train-v12's fine-tune of it), and before that v8 (train-v8).
 train: data runs/dns-v16f.pt
 	bash scripts/fetch_data.sh festival
-	$(MAKE) runs/dns-v24b.pt
-	$(MAKE) runs/dns-v25a.pt
-	$(MAKE) runs/dns-v27a.pt
+	$(MAKE) runs/dns-v25a.pt runs/dns-v27a.pt
 	$(PY) scripts/soup.py denoise_cli/assets/dns.pt runs/dns-v25a.pt runs/dns-v27a.pt
 
 # v6 into runs/dns-v6.pt, where the v8 fine-tunes start from
@@ -438,8 +436,8 @@ train-v25b: data runs/dns-v24b.pt
 # v26a: v25a fine-tuned 1500 more steps at 7e-5, seed 26, on mixtures from -8 to 15 dB SNR instead
 # of -5 to 20 (more of the low SNRs where DeepFilterNet 3 leads the benchmark by the most).
 # v26b: the same at the default -5 to 20 dB (the control: a plain continuation). One thread
-# each, side by side, 2026-12-07; neither beat v25a, which stays shipped (README: "Model variants").
-# runs/dns-v25a.pt is remade by train-v25a; the packaged denoise_cli/assets/dns.pt is the same file.
+# each, side by side, 2026-12-07; neither beat v25a (README: "Model variants"). runs/dns-v25a.pt is
+# remade by train-v25a; it was the packaged file until soup27 (below) replaced it.
 V26_RECIPE = $(V25A_RECIPE) --init runs/dns-v25a.pt --lr 7e-5 --steps 1500 --seed 26
 V26A_RECIPE = $(V26_RECIPE) --snr-db-min -8 --snr-db-max 15
 V26B_RECIPE = $(V26_RECIPE)
