@@ -32,7 +32,7 @@ demo:
 	$(DENOISE) clean sample_audio out/ --plot --labels audacity --labels vtt
 	$(DENOISE) report out/
 
-# --- the training and evaluation recipe (see README: "Remaking the model") ---
+# --- the training and evaluation recipe (see README: "The mask model", and docs/model.md) ---
 data:
 	bash scripts/fetch_data.sh
 
@@ -85,7 +85,7 @@ train: data runs/dns-v16f.pt
 train-v6: data
 	$(DENOISE) train $(V6_RECIPE) --out runs/dns-v6.pt --run-dir runs/dns-v6
 
-# The checkpoint shipped before v6, ni2 (README: "Model variants"): 6 speakers, 2000 steps, no
+# The checkpoint shipped before v6, ni2 (docs/model.md: "Model variants"): 6 speakers, 2000 steps, no
 # augmentation, the front end at over-subtraction 1.5, the noise profile as a second input and
 # a mask allowed up to 2. About 41 minutes on one thread.
 SPEAKERS ?= asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,tuxpaint_ca,tuxpaint_fr,tuxpaint_ro
@@ -98,7 +98,7 @@ train-ni2: data
 	$(DENOISE) train $(RECIPE) --threads 1 --noise-input --mask-max 2 \
 		--out runs/dns-ni2.pt --run-dir runs/dns-ni2
 
-# The variants ni2 was chosen from (README: "Model variants"): the checkpoint shipped
+# The variants ni2 was chosen from (docs/model.md: "Model variants"): the checkpoint shipped
 # before it (v2, SHA-256 0b9ced87..., 2 threads) and the noise input
 # with the mask kept below one (ni). Rerun to resume.
 train-v2: data
@@ -110,14 +110,14 @@ train-ni: data
 # The 31 voice folders of stages 1 and 2 of scripts/fetch_data.sh (stage 3 adds five more)
 ALL31_SPEAKERS = asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,klettres_ar,klettres_cs,klettres_da,klettres_de,klettres_en,klettres_en_GB,klettres_es,klettres_fr,klettres_he,klettres_hu,klettres_it,klettres_lt,klettres_ml,klettres_nb,klettres_nds,klettres_nl,klettres_pt_BR,klettres_tn,klettres_uk,tuxpaint_be,tuxpaint_ca,tuxpaint_da,tuxpaint_el,tuxpaint_es,tuxpaint_fr,tuxpaint_lt,tuxpaint_nl,tuxpaint_ro
 
-# The augmented fine-tune of v2 that scored lower on the held-out set (README: "Runs that
+# The augmented fine-tune of v2 that scored lower on the held-out set (docs/model.md: "Runs that
 # lost"); --reverberant-target keeps that run's targets. Needs make train-v2 first.
 train-augmented: data
 	$(DENOISE) train --speech-dir data/speech/train --noise-dir data/noise/train --speakers $(ALL31_SPEAKERS) --init runs/dns-v2.pt \
 		--out runs/dns-v3.pt --run-dir runs/dns-v3 --steps 4000 --batch-size 32 --seed 1 --lr 5e-4 --threads 1 \
 		--over-subtraction 1.5 --spectral-floor 0.2 --under-weight 2.0 --reverberant-target
 
-# Fine-tunes of ni2 (shipped before v6; make train-ni2 first) that lost on the held-out set (README: "Runs
+# Fine-tunes of ni2 (shipped before v6; make train-ni2 first) that lost on the held-out set (docs/model.md: "Runs
 # that lost"). v7: the v6 data and front end (twelve voices, augmentation with a dry target,
 # over-subtraction 6 as at inference), 57 minutes on one thread; rerun to resume from
 # runs/dns-v7/last.pt.
@@ -160,7 +160,7 @@ train-v9: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.3 --seed 9 --threads 2 --out runs/dns-v9.pt --run-dir runs/dns-v9
 
 # Fine-tunes of v8 (make train-v8) with the mask allowed up to 5 instead of 2, which lost to
-# v8 on the held-out set (README: "Model variants"): floor 0.2 times 2 capped every bin the
+# v8 on the held-out set (docs/model.md: "Model variants"): floor 0.2 times 2 capped every bin the
 # subtraction floors at 0.4, so the model could not give back speech it found there. v10
 # trains at the inference front end (alpha 10), v10b at v8's (alpha 6). One thread each,
 # side by side, 45 minutes; rerun to resume.
@@ -172,7 +172,7 @@ train-v10: data
 train-v10b: data
 	$(DENOISE) train $(V10_RECIPE) --over-subtraction 6 --out runs/dns-v10b.pt --run-dir runs/dns-v10b
 
-# More voices (README: "Model variants"): v8's fine-tune of v6 with five more training voices,
+# More voices (docs/model.md: "Model variants"): v8's fine-tune of v6 with five more training voices,
 # Paola Dal Zot's Italian prompts (8 kHz) and flite's kal16, awb, rms and slt (stage 3 of
 # scripts/fetch_data.sh), seed 11; v11c is the same run on v8's twelve voices, the control.
 # One thread each, side by side, about 50 minutes; rerun to resume.
@@ -194,7 +194,7 @@ train-v12: data
 train-v12c: data
 	$(DENOISE) train $(V8_RECIPE) --babble-share 0.15 --seed 12 --under-weight 1.5 --out runs/dns-v12c.pt --run-dir runs/dns-v12c
 
-# v13, which lost to v12 on the held-out set (README: "Runs that lost"): v6's run from scratch
+# v13, which lost to v12 on the held-out set (docs/model.md: "Runs that lost"): v6's run from scratch
 # (12000 steps, seed 13, alpha 6, mask up to 2) with v12's changes: the seventeen voices, the
 # loss's weight on removed speech at 1.5, and babble in 15 % of examples from the start; two
 # threads (about 7 hours on this 2-core machine). Long: rerun to resume from
@@ -383,7 +383,7 @@ train-v22a: data runs/dns-v21a.pt
 
 # v23a: v22a fine-tuned 2000 steps at 1.5e-4, seed 23, on the thirteen recorded voices only (no
 # flite or festival TTS), to test whether the synthetic voices cost PESQ on real speech such as
-# asterisk_june's (README: "Model variants": v23a, v23b). v23b is its control: the same with all
+# asterisk_june's (docs/model.md: "Model variants": v23a, v23b). v23b is its control: the same with all
 # 22 voices, seed 24. One thread each, side by side (87 and 91 minutes).
 REAL13_SPEAKERS = $(V6_SPEAKERS),asterisk_menardi_it
 V23_RECIPE = $(V22A_RECIPE) --init runs/dns-v22a.pt --lr 1.5e-4 --steps 2000
@@ -400,9 +400,9 @@ train-v23b: data runs/dns-v22a.pt
 
 # v24a: v23a fine-tuned 1500 steps at 1e-4, seed 24, on the same thirteen recorded voices, with
 # residual noise in quiet frames (30 dB or more below an example's loudest) weighted 4 times in the
-# magnitude loss (--quiet-weight 4): DeepFilterNet leaves 4-14 dB less there (README: "Against
+# magnitude loss (--quiet-weight 4): DeepFilterNet leaves 4-14 dB less there (docs/quality.md: "Against
 # other tools"). v24b, shipped, is its control: the same run without the weight. One thread each,
-# side by side (68 minutes); README: "Model variants".
+# side by side (68 minutes); docs/model.md: "Model variants".
 V24_RECIPE = $(V23A_RECIPE) --init runs/dns-v23a.pt --lr 1e-4 --steps 1500 --seed 24
 V24A_RECIPE = $(V24_RECIPE) --quiet-weight 4
 V24B_RECIPE = $(V24_RECIPE)
@@ -419,7 +419,7 @@ train-v24b: data runs/dns-v23a.pt
 # v25a: v24b fine-tuned 1500 more steps at 7e-5, seed 25, on the same thirteen recorded voices (a
 # plain continuation at a lower rate). v25b: the same with more weight on the STOI-like and
 # PESQ-like terms (--stoi-weight 1.5 --pesq-weight 0.08), where DeepFilterNet 3 still leads. One
-# thread each, side by side; README: "Model variants".
+# thread each, side by side; docs/model.md: "Model variants".
 V25_RECIPE = $(V24B_RECIPE) --init runs/dns-v24b.pt --lr 7e-5 --steps 1500 --seed 25
 V25A_RECIPE = $(V25_RECIPE)
 V25B_RECIPE = $(V25_RECIPE) --stoi-weight 1.5 --pesq-weight 0.08
@@ -436,7 +436,7 @@ train-v25b: data runs/dns-v24b.pt
 # v26a: v25a fine-tuned 1500 more steps at 7e-5, seed 26, on mixtures from -8 to 15 dB SNR instead
 # of -5 to 20 (more of the low SNRs where DeepFilterNet 3 leads the benchmark by the most).
 # v26b: the same at the default -5 to 20 dB (the control: a plain continuation). One thread
-# each, side by side, 2026-12-07; neither beat v25a (README: "Model variants"). runs/dns-v25a.pt is
+# each, side by side, 2026-12-07; neither beat v25a (docs/model.md: "Model variants"). runs/dns-v25a.pt is
 # remade by train-v25a; it was the packaged file until soup27 (below) replaced it.
 V26_RECIPE = $(V25A_RECIPE) --init runs/dns-v25a.pt --lr 7e-5 --steps 1500 --seed 26
 V26A_RECIPE = $(V26_RECIPE) --snr-db-min -8 --snr-db-max 15
@@ -458,7 +458,7 @@ train-v26b: data runs/dns-v25a.pt
 # fr -28, da -28, ro -32, be -35 dB; the asterisk voices -41 to -63. v27a leaves out nl, fr and da
 # (10 voices); v27b also ro and be (8 voices). v26b is their control (all 13, seed 26). None beat
 # v25a on the benchmark alone; the mean of v25a and v27a (soup27, made by `make train`) did and is
-# shipped (README: "Model variants").
+# shipped (docs/model.md: "Model variants").
 V27_RECIPE = $(V25A_RECIPE) --init runs/dns-v25a.pt --lr 7e-5 --steps 1500 --seed 27
 V27A_SPEAKERS = asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,asterisk_menardi_it,tuxpaint_be,tuxpaint_ca,tuxpaint_el,tuxpaint_es,tuxpaint_lt,tuxpaint_ro
 V27B_SPEAKERS = asterisk_allison,asterisk_carlo,asterisk_ivrvoice_ru,asterisk_menardi_it,tuxpaint_ca,tuxpaint_el,tuxpaint_es,tuxpaint_lt

@@ -47,7 +47,7 @@ TONAL_MIN_FLOOR = 0.1  # amplitude (-20 dB)
 # A frame is a click when its high-band energy (first difference), and CLICK_SHARE of the
 # CLICK_BAND_HZ bins one by one, are over CLICK_RATIO times their median over the
 # CLICK_MEDIAN_FRAMES frames around it (70 ms): a burst of one or two frames, which speech,
-# rising and falling over several, is not. Set once, before any scoring, and not tuned on the benchmark (README "Clicks").
+# rising and falling over several, is not. Set once, before any scoring, and not tuned on the benchmark (docs/model.md "Clicks").
 CLICK_BAND_HZ = (1000.0, 8000.0)
 CLICK_RATIO = 4.0  # power (6 dB)
 CLICK_SHARE = 0.6
@@ -58,7 +58,7 @@ CLICK_MEDIAN_FRAMES = 7
 # each pause frame's power summed over STEADY_BAND_HZ (the channels' mean power). Measured
 # on the held-out and benchmark sets: white and pink noise 0.7-1.6 dB, engines 1.1-2.1,
 # wind, rain and night ambiences 1.6-3.8, babble 3.6-4.6, music 2.8-17, birds, animals and
-# drums 6-35 (README "Steady noise"). Files below STEADY_SPREAD_DB get
+# drums 6-35 (docs/model.md "Steady noise"). Files below STEADY_SPREAD_DB get
 # SpectralOptions.steady_over_subtraction, the others over_subtraction.
 STEADY_BAND_HZ = (300.0, 3400.0)
 STEADY_SPREAD_DB = 3.0
@@ -98,18 +98,18 @@ class SpectralOptions:
         measures. v14s (of which the shipped v18a is a fine-tune, through v15b and v16f), trained at the same front end with
         babble, more voices and a smaller first convolution, was scored with
         these defaults and floors 0.18 and 0.19; the floor trades PESQ for STOI
-        and stays 0.2 (README "Model variants").
+        and stays 0.2 (docs/model.md "Model variants").
     floor: lowest gain, as an amplitude ratio (beta), against musical noise.
     guard_ms: non-speech this close to speech is kept out of the noise profile.
     steady_over_subtraction: the alpha for files whose noise is steady (its level
         spread over the pauses below STEADY_SPREAD_DB; not files profiled by
         minimum statistics); None: over_subtraction for every file. 6 beat 10
-        there on the held-out and the benchmark sets (README "Steady noise").
+        there on the held-out and the benchmark sets (docs/model.md "Steady noise").
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
         above), lower the floor so the tone is left no louder than the broadband
         noise around it (``spectral.tonal_floor``). With ni2, on the held-out set: 8.40 dB /
         0.813 / 1.626 against 8.35 / 0.814 / 1.622 without; engine noise PESQ
-        2.14 -> 2.28 (README "Tonal noise").
+        2.14 -> 2.28 (docs/model.md "Tonal noise").
     """
 
     enabled: bool = True
@@ -156,13 +156,13 @@ class CleanOptions:
     which was trained through 30 ms smoothing (``denoise train --gain-smoothing-ms``): with it,
     held-out 10.221 dB / 0.8429 / 1.7861 against 10.185 / 0.8434 / 1.7673 at 30 ms. With v6 (which
     the shipped v12 fine-tunes) 30 ms beat 20 on the held-out set; with the previous one (ni2) 20
-    ms was kept (README "Smoothing the gains", "Model variants").
+    ms was kept (docs/model.md "Smoothing the gains", "Model variants").
     dehum: look for 50/60 Hz hum in the pauses; where found, notch its harmonics
     (``dehum.py``) ahead of the noise profile, subtraction and model.
     notch_tones: likewise notch any other steady tone of the pauses (a local
     peak 20 dB over its surroundings at 1 Hz resolution). On the held-out set:
     8.705 dB / 0.819 / 1.677 against 8.677 / 0.818 / 1.673 without; benchmark
-    engine noise PESQ at 16 kHz 1.71 -> 1.79 (README "Tonal noise").
+    engine noise PESQ at 16 kHz 1.71 -> 1.79 (docs/model.md "Tonal noise").
     declick: take clicks (bursts of one or two frames over the whole band) down
     to the level of the frames around them (``declick.py``), after the VAD and
     the notches and ahead of the noise profile, subtraction and model.

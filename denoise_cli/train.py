@@ -261,7 +261,7 @@ def default_data_workers(device: str, cores: int) -> int:
     """How many batch-making processes a run gets when not told.
 
     On the CPU none: the model's threads already use every core, and on 2 cores a
-    worker beside them did not speed a step up (README). With a GPU the model's step
+    worker beside them did not speed a step up (README: "Training speed"). With a GPU the model's step
     is short and the batches, made on the CPU, would keep it waiting: one worker per
     core but the training process's own, at most MAX_AUTO_DATA_WORKERS.
     """

@@ -134,7 +134,7 @@ echo "minimal set ready"
 } | run_jobs
 $PY scripts/data_tools.py mix
 
-# ---------- stage 3: more training voices (v11-v13, README: "Model variants") ----------
+# ---------- stage 3: more training voices (v11-v13, docs/model.md: "Model variants") ----------
 # Paola Dal Zot's Italian prompts (8 kHz PCM, upsampled: band-limited speech) and flite's
 # four 16 kHz English voices reading the licence texts of base-files (scripts/make_tts_speech.py)
 fetch asterisk-prompt-it-menardi-wav flite libflite1

@@ -5,7 +5,7 @@ leave a floor like it in quiet frames. This makes ``DST``: the voices named in
 ``--voices`` cleaned by ``denoise clean`` (the packaged model unless
 ``--weights``; defaults otherwise; no reports), every other voice of ``SRC`` a
 symbolic link to its folder. Rerunning skips what is up to date (``denoise
-clean``'s own rule). Used by ``make train-v27c`` (README: "Model variants").
+clean``'s own rule). Used by ``make train-v27c`` (docs/model.md: "Model variants").
 
     .venv/bin/python scripts/make_floorless_speech.py data/speech/train data/speech/train_floorless \\
         --voices tuxpaint_nl,tuxpaint_fr,tuxpaint_da,tuxpaint_ro,tuxpaint_be

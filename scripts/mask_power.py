@@ -6,7 +6,7 @@
 An experiment, not an option: the pipeline's mask is replaced by mask ** GAMMA
 (GAMMA < 1 keeps more, > 1 removes more), then clipped at C if given (a lower
 bound than the model's mask_max gives back less of what the subtraction took),
-everything else at the defaults. The README's rows were measured with the v2
+everything else at the defaults. The rows in docs/model.md were measured with the v2
 checkpoint (`make train-v2`: --weights runs/dns-v2.pt) and --floor 0.2, and the
 caps with v8 (GAMMA 1).
 """

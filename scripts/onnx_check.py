@@ -1,6 +1,6 @@
 """What running both models through ONNX Runtime instead of torch would cost and save.
 
-Not part of the product: a measurement for the README's speed section ("ONNX Runtime").
+Not part of the product: a measurement for docs/speed.md ("What would leave torch out").
 Needs two packages the project does not install: ``pip install onnxruntime onnx``.
 
 Prints, one thread each:

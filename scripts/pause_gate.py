@@ -6,7 +6,7 @@
 An experiment, not an option: CLEANED_DIR holds `denoise clean` outputs with their
 per-file reports (FILE.json, which give the VAD's speech segments). Every sample
 further than the guard from a segment is scaled by GAIN, with 20 ms Hann ramps at
-the edges; the results are written as 16-bit WAV. The README's figures were measured
+the edges; the results are written as 16-bit WAV. The figures in docs/model.md were measured
 on the held-out set cleaned with v8 (`denoise clean data/eval/noisy DIR`).
 """
 

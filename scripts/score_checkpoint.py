@@ -1,4 +1,4 @@
-"""Score mask-model checkpoints the way README's "Model variants" tables do.
+"""Score mask-model checkpoints the way docs/model.md's "Model variants" tables do.
 
     .venv/bin/python scripts/score_checkpoint.py NAME=CHECKPOINT [NAME=CHECKPOINT ...]
         [--work out/score] [--eval-dir data/eval] [--bench data/bench]

@@ -5,7 +5,7 @@ Usage: python scripts/soup.py OUT.pt IN1.pt IN2.pt [...]
 The inputs must share dims and front end, and their feature normalisation buffers must be
 equal (fine-tunes of one checkpoint keep its buffers); every other tensor of the state dict
 is the mean over the inputs. OUT keeps the first input's record, with ``soup_of`` added.
-A held-out check of soups of v8's siblings is in the README ("Runs that lost").
+A held-out check of soups of v8's siblings is in the docs/model.md ("Runs that lost").
 """
 
 import sys
