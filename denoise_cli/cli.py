@@ -125,8 +125,10 @@ def clean(
                             f"Default: {SpectralOptions.steady_over_subtraction:g} where the noise in a file's pauses "
                             f"is steady (level spread under {STEADY_SPREAD_DB:g} dB), else "
                             f"{SpectralOptions.over_subtraction:g}."),
-    spectral_floor: float = typer.Option(SpectralOptions.floor, min=0.0, max=1.0,
-                                         help="Lowest spectral-subtraction gain (amplitude), against musical noise."),
+    spectral_floor: Optional[float] = typer.Option(
+        None, min=0.0, max=1.0, help="Lowest spectral-subtraction gain (amplitude), against musical noise, the same "
+                                     f"for every file. Default: {SpectralOptions.steady_floor:g} where the noise is "
+                                     f"steady, else {SpectralOptions.floor:g}."),
     tonal_floor: bool = typer.Option(SpectralOptions.tonal_floor, "--tonal-floor/--no-tonal-floor",
                                      help="Take stationary tones in the noise (engine or fan whine) down to the "
                                           "broadband noise around them, below the spectral floor."),
@@ -182,9 +184,11 @@ def clean(
         _err("error: give at least one INPUT and an OUTPUT_DIR")
         raise typer.Exit(EXIT_USAGE)
     *inputs, output_dir = paths
-    spectral = SpectralOptions(not no_spectral, floor=spectral_floor, tonal_floor=tonal_floor)
+    spectral = SpectralOptions(not no_spectral, tonal_floor=tonal_floor)
     if over_subtraction is not None:  # one alpha for every file
         spectral = replace(spectral, over_subtraction=over_subtraction, steady_over_subtraction=None)
+    if spectral_floor is not None:  # one floor for every file
+        spectral = replace(spectral, floor=spectral_floor, steady_floor=None)
     opts = CleanOptions(
         vad=VadOptions(vad_threshold, min_speech_ms, min_silence_ms, speech_pad_ms),
         spectral=spectral,
@@ -360,7 +364,8 @@ def train(
                             augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                             # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                             spectral=SpectralOptions(True, over_subtraction, spectral_floor,
-                                                     steady_over_subtraction=None, tonal_floor=False),
+                                                     steady_over_subtraction=None, steady_floor=None,
+                                                     tonal_floor=False),
                             noise_input=noise_input, mask_max=mask_max, babble_share=babble_share,
                             snr_db_range=(snr_db_min, snr_db_max),
                             conv_channels=conv_channels, lstm_hidden=lstm_hidden, kernel_size=kernel_size)

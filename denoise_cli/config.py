@@ -53,13 +53,13 @@ CLICK_RATIO = 4.0  # power (6 dB)
 CLICK_SHARE = 0.6
 CLICK_MEDIAN_FRAMES = 7
 
-# --- steadiness of the noise (the default over-subtraction per file) ---
+# --- steadiness of the noise (the default over-subtraction and floor per file) ---
 # The spread of the noise's level over the pause frames: the standard deviation, in dB, of
 # each pause frame's power summed over STEADY_BAND_HZ (the channels' mean power). Measured
 # on the held-out and benchmark sets: white and pink noise 0.7-1.6 dB, engines 1.1-2.1,
 # wind, rain and night ambiences 1.6-3.8, babble 3.6-4.6, music 2.8-17, birds, animals and
 # drums 6-35 (docs/model.md "Steady noise"). Files below STEADY_SPREAD_DB get
-# SpectralOptions.steady_over_subtraction, the others over_subtraction.
+# SpectralOptions.steady_over_subtraction and steady_floor, the others over_subtraction and floor.
 STEADY_BAND_HZ = (300.0, 3400.0)
 STEADY_SPREAD_DB = 3.0
 
@@ -104,7 +104,12 @@ class SpectralOptions:
     steady_over_subtraction: the alpha for files whose noise is steady (its level
         spread over the pauses below STEADY_SPREAD_DB; not files profiled by
         minimum statistics); None: over_subtraction for every file. 6 beat 10
-        there on the held-out and the benchmark sets (docs/model.md "Steady noise").
+        there on the held-out and the benchmark sets (docs/model.md "Steady noise");
+        with soup27 and steady_floor, 4 (the same section).
+    steady_floor: the floor for those files; None: floor for every file. With
+        soup27, alpha 4 and floor 0.12 beat alpha 6 and floor 0.2 on the held-out
+        set's 18 steady files on all three measures, chosen among alpha 3 to 8 and
+        floors 0.1 to 0.3 (docs/model.md "Steady noise").
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
         above), lower the floor so the tone is left no louder than the broadband
         noise around it (``spectral.tonal_floor``). With ni2, on the held-out set: 8.40 dB /
@@ -115,16 +120,26 @@ class SpectralOptions:
     enabled: bool = True
     over_subtraction: float = 10.0
     floor: float = 0.2
-    steady_over_subtraction: Optional[float] = 6.0
+    steady_over_subtraction: Optional[float] = 4.0
+    steady_floor: Optional[float] = 0.12
     guard_ms: int = 100
     tonal_floor: bool = True
 
     def over_subtraction_for(self, spread_db: Optional[float]) -> float:
         """The alpha for one file whose pause noise spreads by ``spread_db`` (None: no pause
         profile): steady_over_subtraction below STEADY_SPREAD_DB, else over_subtraction."""
-        if spread_db is None or self.steady_over_subtraction is None or spread_db >= STEADY_SPREAD_DB:
-            return self.over_subtraction
-        return self.steady_over_subtraction
+        steady = self.steady_over_subtraction is not None and is_steady(spread_db)
+        return self.steady_over_subtraction if steady else self.over_subtraction
+
+    def floor_for(self, spread_db: Optional[float]) -> float:
+        """The floor for one such file: steady_floor below STEADY_SPREAD_DB, else floor."""
+        return self.steady_floor if self.steady_floor is not None and is_steady(spread_db) else self.floor
+
+
+def is_steady(spread_db: Optional[float]) -> bool:
+    """Whether pause noise whose level spreads by ``spread_db`` dB counts as steady (None: no
+    pause profile, minimum statistics: not steady)."""
+    return spread_db is not None and spread_db < STEADY_SPREAD_DB
 
 
 @dataclass(frozen=True)

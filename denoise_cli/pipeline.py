@@ -251,8 +251,9 @@ class BlockCleaner:
         self.smooth_frames = round(opts.gain_smoothing_ms / hop_ms)  # frames averaged on each side
         sp = opts.spectral
         self.over_subtraction = sp.over_subtraction_for(noise.spread_db)
-        self.floor = (tonal_floor(noise.power, sp.floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
-                      if sp.tonal_floor else sp.floor)  # the subtraction floor: per bin, or one number
+        floor = sp.floor_for(noise.spread_db)
+        self.floor = (tonal_floor(noise.power, floor, float(geo.bin_hz[1]), skip_hz=notched_hz)
+                      if sp.tonal_floor else floor)  # the subtraction floor: per bin, or one number
         self._carry: Optional[tuple] = None  # (first frame, spec, magnitude, subtraction gain)
         self._masks: dict = {}  # predict_mask's memo of the chunks the next block may share
         self.model_noise = None  # (channels, 161) noise magnitudes, for a net with noise input
@@ -515,7 +516,9 @@ def file_report(src, dst, info, fmt, subtype, segments, noise, hum, geo, before,
         "noise_profile": {"source": noise.source, "seconds": round(noise.seconds, 3),
                           "level_spread_db": noise.spread_db,
                           "over_subtraction": (opts.spectral.over_subtraction_for(noise.spread_db)
-                                               if opts.spectral.enabled else None)},
+                                               if opts.spectral.enabled else None),
+                          "spectral_floor": (opts.spectral.floor_for(noise.spread_db)
+                                             if opts.spectral.enabled else None)},
         "noise_floor_dbfs": round(noise.floor_dbfs(geo), 2),
         "hum": hum.to_dict() if hum is not None else None,
         "snr_estimate_db": {"before": before.snr_db(), "after": after.snr_db()},

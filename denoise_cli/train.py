@@ -85,7 +85,7 @@ class TrainOptions:
     gain_smoothing_ms: float = 0.0
     # the training front end: one floor (no tonal floors), as the shipped model was trained
     spectral: SpectralOptions = SpectralOptions(over_subtraction=TRAIN_OVER_SUBTRACTION, floor=TRAIN_FLOOR,
-                                                steady_over_subtraction=None, tonal_floor=False)
+                                                steady_over_subtraction=None, steady_floor=None, tonal_floor=False)
     augment: AugmentOptions = AugmentOptions()
     device: str = "cpu"  # where the model trains; data is made on the CPU
     data_workers: int = 0  # processes making batches ahead of the model (0: in the training process)
@@ -432,7 +432,7 @@ def _recipe(opts: TrainOptions) -> str:
     """The options that decide the weights (not where they go), to check a resume against.
 
     The model variants and sizes, ``LATER_OPTIONS`` and the spectral options'
-    ``tonal_floor`` and ``steady_over_subtraction`` were added after runs had begun:
+    ``tonal_floor``, ``steady_over_subtraction`` and ``steady_floor`` were added after runs had begun:
     at their defaults they are left out, so those runs still resume.
     """
     plain = ModelDims()
@@ -442,8 +442,9 @@ def _recipe(opts: TrainOptions) -> str:
                 and not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     if not decisive["spectral"]["tonal_floor"]:
         del decisive["spectral"]["tonal_floor"]
-    if decisive["spectral"]["steady_over_subtraction"] is None:
-        del decisive["spectral"]["steady_over_subtraction"]
+    for later in ("steady_over_subtraction", "steady_floor"):
+        if decisive["spectral"][later] is None:
+            del decisive["spectral"][later]
     if opts.init:
         decisive["init"] = file_sha256(opts.init)
     return json.dumps(decisive, sort_keys=True)

@@ -169,6 +169,7 @@ def test_clean_folder_then_rerun_skips_and_changes_redo(inputs, tmp_path, random
     report = json.loads((out / "a.wav.json").read_text())
     assert report["noise_profile"]["over_subtraction"] == 2.0  # one alpha for every file, steady or not
     assert report["settings"]["spectral"]["steady_over_subtraction"] is None
+    assert report["noise_profile"]["spectral_floor"] in (0.12, 0.2)  # the floor still goes by the noise
     result = denoise(*base, "--over-subtraction", "2.0")
     assert [f["status"] for f in _summary(out)["files"]] == ["skipped"] * 3
 
@@ -187,6 +188,12 @@ def test_clean_folder_then_rerun_skips_and_changes_redo(inputs, tmp_path, random
     statuses = {Path(f["input"]).name: f["status"] for f in _summary(out)["files"]}
     assert statuses == {"a.wav": "skipped", "b.flac": "skipped", "C.WAV": "cleaned"}
     assert (out / "C.WAV.json").exists()
+
+    result = denoise(*base, "--over-subtraction", "2.0", "--spectral-floor", "0.3")
+    assert [f["status"] for f in _summary(out)["files"]] == ["cleaned"] * 3
+    report = json.loads((out / "a.wav.json").read_text())
+    assert report["noise_profile"]["spectral_floor"] == 0.3  # one floor for every file, steady or not
+    assert report["settings"]["spectral"]["steady_floor"] is None
 
     assert tree_hashes(inputs) == before
     assert temp_leftovers(tmp_path) == []

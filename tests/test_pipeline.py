@@ -268,23 +268,29 @@ def test_report_of_a_file_without_speech(tmp_path, stereo_48k, clean_opts, model
     assert report["noise_floor_dbfs"] == pytest.approx(10 * np.log10(np.mean(x.astype(np.float64) ** 2)), abs=1.0)
 
 
-def test_steady_noise_is_cleaned_at_the_steady_over_subtraction(tmp_path, noisy_speech, clean_opts, models):
-    """White noise spreads by about 1 dB over the pauses: the default chain uses alpha 6 there,
-    sample for sample as a fixed alpha 6, and a fixed alpha (--over-subtraction) overrides it."""
+def test_steady_noise_is_cleaned_at_the_steady_settings(tmp_path, noisy_speech, clean_opts, models):
+    """White noise spreads by about 1 dB over the pauses: the default chain uses the steady
+    alpha (4) and floor (0.12) there, sample for sample as those fixed for every file, and a
+    fixed alpha and floor (--over-subtraction, --spectral-floor) override them."""
     src, _, _ = noisy_speech
     sp = clean_opts.spectral
+    assert (sp.steady_over_subtraction, sp.steady_floor) == (4.0, 0.12)
     auto = clean_file(src, tmp_path / "auto.wav", clean_opts, models)
     assert auto["noise_profile"]["level_spread_db"] < STEADY_SPREAD_DB
-    assert auto["noise_profile"]["over_subtraction"] == sp.steady_over_subtraction == 6.0
+    assert auto["noise_profile"]["over_subtraction"] == 4.0
+    assert auto["noise_profile"]["spectral_floor"] == 0.12
     fixed = {}
-    for alpha in (6.0, 10.0):
-        opts = replace(clean_opts, spectral=replace(sp, over_subtraction=alpha, steady_over_subtraction=None))
-        fixed[alpha] = clean_file(src, tmp_path / f"a{alpha:g}.wav", opts, models)
-        assert fixed[alpha]["noise_profile"]["over_subtraction"] == alpha
-    out = {name: read_audio(tmp_path / f"{name}.wav")[0] for name in ("auto", "a6", "a10")}
+    for name, alpha, floor in (("steady", 4.0, 0.12), ("other", 10.0, 0.2), ("alpha_only", 4.0, 0.2)):
+        opts = replace(clean_opts, spectral=replace(sp, over_subtraction=alpha, steady_over_subtraction=None,
+                                                    floor=floor, steady_floor=None))
+        fixed[name] = clean_file(src, tmp_path / f"{name}.wav", opts, models)
+        assert fixed[name]["noise_profile"]["over_subtraction"] == alpha
+        assert fixed[name]["noise_profile"]["spectral_floor"] == floor
+    out = {name: read_audio(tmp_path / f"{name}.wav")[0] for name in ("auto", "steady", "other", "alpha_only")}
     # samples, not bytes: libsndfile's PEAK chunk in float WAV holds the time it was written
-    assert np.array_equal(out["auto"], out["a6"])
-    assert np.abs(out["auto"] - out["a10"]).max() > 1e-3
+    assert np.array_equal(out["auto"], out["steady"])
+    assert np.abs(out["auto"] - out["other"]).max() > 1e-3
+    assert np.abs(out["auto"] - out["alpha_only"]).max() > 1e-4  # the floor is applied too
 
 
 def test_noise_that_comes_and_goes_keeps_the_full_over_subtraction(tmp_path, speech_with_pauses, clean_opts,
@@ -383,7 +389,7 @@ def test_tonal_floor_removes_a_stationary_tone_and_keeps_the_speech(tmp_path, no
     out = {}
     for on in (False, True):
         dst = tmp_path / f"out-{on}.wav"
-        clean_file(src, dst, replace(opts, spectral=replace(opts.spectral, floor=0.3, tonal_floor=on)), models)
+        clean_file(src, dst, replace(opts, spectral=replace(opts.spectral, floor=0.3, steady_floor=None, tonal_floor=on)), models)
         out[on] = read_audio(dst)[0][0]
     tone_bin = int(1000 * (pause.stop - pause.start) / rate)
     level = {on: np.abs(np.fft.rfft(y[pause]))[tone_bin] for on, y in out.items()}

@@ -191,6 +191,15 @@ def test_over_subtraction_for_a_file():
     assert SpectralOptions(over_subtraction=10.0, steady_over_subtraction=None).over_subtraction_for(0.9) == 10.0
 
 
+def test_floor_for_a_file():
+    sp = SpectralOptions(floor=0.2, steady_floor=0.12)
+    assert sp.floor_for(0.9) == 0.12
+    assert sp.floor_for(STEADY_SPREAD_DB) == 0.2  # the threshold itself is not steady
+    assert sp.floor_for(12.0) == 0.2
+    assert sp.floor_for(None) == 0.2  # minimum statistics
+    assert SpectralOptions(floor=0.2, steady_floor=None).floor_for(0.9) == 0.2
+
+
 @pytest.mark.parametrize("splits", [[1], [7], [31, 32, 33], [1, 64, 100, 250]])
 def test_recursive_smooth_equals_lfilter_with_its_state_carried(splits):
     """Our numpy smoother (no scipy.signal import) is lfilter([1 - a], [1, -a]) fed in pieces."""
