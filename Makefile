@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b train-v27c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b train-v27c train-v28a train-v28c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -481,6 +481,22 @@ data/speech/train_floorless: data
 
 train-v27c: data/speech/train_floorless runs/dns-v25a.pt
 	$(DENOISE) train $(V27_RECIPE) --speech-dir data/speech/train_floorless --out runs/dns-v27c.pt --run-dir runs/dns-v27c
+
+# v28a: soup27 fine-tuned 1000 more steps at 7e-5, seed 28, with the training front end of
+# `denoise clean` for steady noise: examples whose profile noise spreads by under 3 dB get alpha 4
+# and floor 0.12, as the chain now cleans such files (docs/model.md: "Steady noise"); the others
+# alpha 6 and floor 0.2 as before. v28c is its control (the same run without the steady settings).
+# One thread each, side by side (docs/model.md: "Model variants").
+V28_RECIPE = $(V25A_RECIPE) --init runs/soup27.pt --lr 7e-5 --steps 1000 --seed 28
+
+runs/soup27.pt: runs/dns-v25a.pt runs/dns-v27a.pt
+	$(PY) scripts/soup.py runs/soup27.pt runs/dns-v25a.pt runs/dns-v27a.pt
+
+train-v28a: data runs/soup27.pt
+	$(DENOISE) train $(V28_RECIPE) --steady-over-subtraction 4 --steady-floor 0.12 --out runs/dns-v28a.pt --run-dir runs/dns-v28a
+
+train-v28c: data runs/soup27.pt
+	$(DENOISE) train $(V28_RECIPE) --out runs/dns-v28c.pt --run-dir runs/dns-v28c
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt

@@ -309,6 +309,12 @@ def train(
                                            help="Spectral subtraction of the training front end."),
     spectral_floor: float = typer.Option(TRAIN_FLOOR, min=0.0, max=1.0,
                                          help="Spectral floor of the training front end."),
+    steady_over_subtraction: Optional[float] = typer.Option(
+        None, min=0.0, help="For examples whose noise is steady (its level over the profile's pauses spreads "
+                            f"under {STEADY_SPREAD_DB:g} dB, as `clean` judges it): this subtraction instead "
+                            "(default: one for every example)."),
+    steady_floor: Optional[float] = typer.Option(None, min=0.0, max=1.0,
+                                                 help="The same for the floor (default: one for every example)."),
     threads: int = typer.Option(0, min=0, help="torch threads (0: all cores)."),
     device: Device = typer.Option(Device.cpu, help="Train on the CPU or a GPU (auto: cuda when available)."),
     data_workers: Optional[int] = typer.Option(
@@ -364,8 +370,8 @@ def train(
                             augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
                             # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
                             spectral=SpectralOptions(True, over_subtraction, spectral_floor,
-                                                     steady_over_subtraction=None, steady_floor=None,
-                                                     tonal_floor=False),
+                                                     steady_over_subtraction=steady_over_subtraction,
+                                                     steady_floor=steady_floor, tonal_floor=False),
                             noise_input=noise_input, mask_max=mask_max, babble_share=babble_share,
                             snr_db_range=(snr_db_min, snr_db_max),
                             conv_channels=conv_channels, lstm_hidden=lstm_hidden, kernel_size=kernel_size)

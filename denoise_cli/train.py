@@ -42,7 +42,7 @@ from .errors import UsageError
 from .losses import chain_estimate, envelope_loss, loudness_loss, magnitude_loss
 from .model import SIZES, VARIANTS, MaskNet, ModelDims, widen_from
 from .noises import GENERATORS, mix_at_snr
-from .spectral import MinimumStatistics, StftGeometry, stft, subtraction_gain, tonal_floor
+from .spectral import MinimumStatistics, NoiseProfileAccumulator, StftGeometry, stft, subtraction_gain, tonal_floor
 from .weights import file_sha256, load_checkpoint, save_checkpoint
 
 BABBLE_TALKERS = (3, 8)  # how many voices a babble example sums (inclusive)
@@ -194,6 +194,16 @@ class MixtureMaker:
         x = rec[start : start + n]
         return x / (np.sqrt(np.mean(x * x)) + 1e-8)
 
+    def _spread_db(self, context_power: np.ndarray) -> Optional[float]:
+        """How steady the profile's noise is, as the pipeline measures a file's pauses (only
+        when the front end has steady settings: otherwise None, and no work)."""
+        sp = self.opts.spectral
+        if sp.steady_over_subtraction is None and sp.steady_floor is None:
+            return None
+        acc = NoiseProfileAccumulator(1, self.geo)
+        acc.add(context_power)
+        return acc.spread_db
+
     def example(self, rng) -> tuple[np.ndarray, np.ndarray]:
         """Returns (input, target): (frames, 161) float32 each, or (frames, 322) input with noise input.
 
@@ -217,11 +227,15 @@ class MixtureMaker:
             ms = MinimumStatistics(1, self.geo)
             ms.add(power)
             noise_power = ms.result()
+            spread_db = None  # no pauses to judge, as in the pipeline
         else:
-            noise_power = (np.abs(stft(context[None], self.geo)) ** 2).mean(axis=1)
+            context_power = np.abs(stft(context[None], self.geo)) ** 2
+            noise_power = context_power.mean(axis=1)
+            spread_db = self._spread_db(context_power)
         sp = o.spectral
-        floor = tonal_floor(noise_power, sp.floor, MODEL_BIN_HZ) if sp.tonal_floor else sp.floor
-        g = subtraction_gain(power, noise_power, sp.over_subtraction, floor)
+        base_floor, alpha = sp.floor_for(spread_db), sp.over_subtraction_for(spread_db)
+        floor = tonal_floor(noise_power, base_floor, MODEL_BIN_HZ) if sp.tonal_floor else base_floor
+        g = subtraction_gain(power, noise_power, alpha, floor)
         noisy_mag = np.abs(spec[0])
         ss = noisy_mag * g[0]
         target = np.abs(stft((target_speech * gain)[None], self.geo)[0])

@@ -297,12 +297,39 @@ def test_tonal_floors_in_training_take_a_noise_tone_down_in_the_model_input(tmp_
     inputs = {}
     for on in (False, True):
         opts = replace(_opts(tmp_path, tmp_path, "t"), synthetic_noise_share=0.0, minstat_share=0.0,
-                       noise_input=False, spectral=SpectralOptions(floor=0.3, tonal_floor=on))
+                       noise_input=False, spectral=SpectralOptions(floor=0.3, steady_over_subtraction=None,
+                                                                        steady_floor=None, tonal_floor=on))
         inputs[on], _ = MixtureMaker(speech, [[noise]], opts).example(np.random.default_rng(2))
     tone_bin = 1000 // 50
     assert inputs[True][:, tone_bin].mean() < 0.5 * inputs[False][:, tone_bin].mean()
     others = np.delete(np.arange(inputs[True].shape[1]), range(tone_bin - 2, tone_bin + 3))  # its window's lobe
     assert np.array_equal(inputs[True][:, others], inputs[False][:, others])
+
+
+def test_steady_front_end_in_training_follows_the_profiles_spread(tmp_path):
+    """With steady settings, an example whose profile noise is steady is subtracted with them
+    (here a lower floor: a lower input), and one whose noise comes and goes is not touched."""
+    from denoise_cli.augment import AugmentOptions
+    from denoise_cli.config import SpectralOptions
+
+    rng = np.random.default_rng(1)
+    steady = (0.02 * rng.standard_normal(64_000)).astype(np.float32)
+    bursts = (steady * np.where((np.arange(64_000) // 4000) % 2 == 0, 1.0, 0.1)).astype(np.float32)
+    speech = [[voiced(1.2, 16_000, 120)]]
+    for noise, moved in ((steady, True), (bursts, False)):
+        inputs = {}
+        for name, sp in (("one", SpectralOptions(over_subtraction=6.0, floor=0.2, steady_over_subtraction=None,
+                                                 steady_floor=None, tonal_floor=False)),
+                         ("steady", SpectralOptions(over_subtraction=6.0, floor=0.2, steady_over_subtraction=6.0,
+                                                    steady_floor=0.05, tonal_floor=False))):
+            opts = replace(_opts(tmp_path, tmp_path, "s"), synthetic_noise_share=0.0, minstat_share=0.0,
+                           babble_share=0.0, noise_input=False, augment=AugmentOptions.none(), spectral=sp)
+            maker = MixtureMaker(speech, [[noise]], opts)
+            inputs[name], _ = maker.example(np.random.default_rng(2))
+        if moved:
+            assert np.median(inputs["steady"]) < 0.5 * np.median(inputs["one"])  # the floored noise bins
+        else:
+            assert np.array_equal(inputs["steady"], inputs["one"])
 
 
 def test_babble_is_other_speakers_talking_at_once(tmp_path):
