@@ -108,7 +108,7 @@ class SpectralOptions:
         with soup27 and steady_floor, 4 (the same section).
     steady_floor: the floor for those files; None: floor for every file. With
         soup27, alpha 4 and floor 0.12 beat alpha 6 and floor 0.2 on the held-out
-        set's 18 steady files on all three measures, chosen among alpha 3 to 8 and
+        set's 18 steady files on all three measures, chosen among alpha 3 to 13 and
         floors 0.1 to 0.3 (docs/model.md "Steady noise").
     tonal_floor: in bins where the noise profile has a stationary tone (TONAL_*
         above), lower the floor so the tone is left no louder than the broadband
