@@ -486,7 +486,7 @@ train-v27c: data/speech/train_floorless runs/dns-v25a.pt
 # `denoise clean` for steady noise: examples whose profile noise spreads by under 3 dB get alpha 4
 # and floor 0.12, as the chain now cleans such files (docs/model.md: "Steady noise"); the others
 # alpha 6 and floor 0.2 as before. v28c is its control (the same run without the steady settings).
-# One thread each, side by side (docs/model.md: "Model variants").
+# One thread each, side by side; neither beat soup27 on the held-out set (docs/model.md: "Runs that lost").
 V28_RECIPE = $(V25A_RECIPE) --init runs/soup27.pt --lr 7e-5 --steps 1000 --seed 28
 
 runs/soup27.pt: runs/dns-v25a.pt runs/dns-v27a.pt
