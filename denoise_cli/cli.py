@@ -368,7 +368,7 @@ def train(
                             data_workers=default_data_workers(device_name, _default_jobs()) if data_workers is None
                             else data_workers, init=str(init) if init else None,
                             augment=AugmentOptions(dry_target=dry_target) if augment else AugmentOptions.none(),
-                            # one floor, as the shipped model was trained (TrainOptions can ask for tonal floors)
+                            # no tonal floors, as the shipped model was trained (TrainOptions can ask for them)
                             spectral=SpectralOptions(True, over_subtraction, spectral_floor,
                                                      steady_over_subtraction=steady_over_subtraction,
                                                      steady_floor=steady_floor, tonal_floor=False),
