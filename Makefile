@@ -11,6 +11,7 @@ install:
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test,eval,dask,plot]'
+	$(PY) -m compileall -q denoise_cli  # an editable install gets no bytecode; where PYTHONDONTWRITEBYTECODE is set, every run would compile
 	$(DENOISE) --version
 
 test:
