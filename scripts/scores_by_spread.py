@@ -67,9 +67,9 @@ def main() -> None:
     for label, names in sorted(bands.items()):
         print(f"{label}: {len(names)} files (SI-SDR dB / STOI / PESQ; change against the default run)")
         ref = mean([base[n] for n in names])
-        ranked = sorted((mean([rows[n] for n in names]), system) for system, rows in scores.items()
-                        if all(n in rows for n in names))
-        for m, system in sorted(ranked, key=lambda t: -t[0][2]):
+        ranked = [(mean([rows[n] for n in names]), system) for system, rows in scores.items()
+                  if all(n in rows for n in names)]
+        for m, system in sorted(ranked, key=lambda t: -t[0][2]):  # most PESQ first
             print(f"  {system:16s} {m[0]:7.3f} / {m[1]:.4f} / {m[2]:.4f}   "
                   f"{m[0] - ref[0]:+.2f} / {m[1] - ref[1]:+.4f} / {m[2] - ref[2]:+.4f}")
     steady = set(bands[band(0.0)])

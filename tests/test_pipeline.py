@@ -389,7 +389,8 @@ def test_tonal_floor_removes_a_stationary_tone_and_keeps_the_speech(tmp_path, no
     out = {}
     for on in (False, True):
         dst = tmp_path / f"out-{on}.wav"
-        clean_file(src, dst, replace(opts, spectral=replace(opts.spectral, floor=0.3, steady_floor=None, tonal_floor=on)), models)
+        spectral = replace(opts.spectral, floor=0.3, steady_floor=None, tonal_floor=on)
+        clean_file(src, dst, replace(opts, spectral=spectral), models)
         out[on] = read_audio(dst)[0][0]
     tone_bin = int(1000 * (pause.stop - pause.start) / rate)
     level = {on: np.abs(np.fft.rfft(y[pause]))[tone_bin] for on, y in out.items()}
