@@ -279,25 +279,32 @@ class BlockCleaner:
     def _analyse(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """Spectra, magnitudes and subtraction gains (None: disabled) of frames [lo, hi).
 
-        Each (channels, hi - lo, bins). Frames kept from the previous call are reused.
+        Each (channels, hi - lo, bins). Frames kept from the previous call are reused:
+        copied into the front of the new arrays, whose rest the transform fills in place.
         """
-        parts, start = [], lo
-        carry = self._carry
+        carry, start = self._carry, lo
         if carry is not None and carry[0] <= lo < carry[0] + carry[1].shape[1] <= hi:
-            parts.append([a if a is None else a[:, lo - carry[0]:] for a in carry[1:]])
             start = carry[0] + carry[1].shape[1]
-        if start < hi:
-            x = self.inp.read(*self.geo.frame_span(start, hi))  # timed by the source (TimedReads)
-            with self.timer("spectral"):
-                spec = stft_frames(x, self.geo)
-                magnitude = np.abs(spec)
-                sub = None
-                if self.opts.spectral.enabled:
-                    sub = subtraction_gain(magnitude**2, self.noise.power, self.over_subtraction, self.floor)
-                parts.append([spec, magnitude, sub])
-        if len(parts) == 1:
-            return tuple(parts[0])
-        return tuple(None if a is None else np.concatenate([a, b], axis=1) for a, b in zip(*parts))
+            if start == hi:
+                return tuple(a if a is None else a[:, lo - carry[0]:] for a in carry[1:])
+        channels, bins = self.inp.info.channels, self.geo.n_bins
+        spec = np.empty((channels, hi - lo, bins), np.complex64)
+        magnitude = np.empty((channels, hi - lo, bins), np.float32)
+        sub = np.empty_like(magnitude) if self.opts.spectral.enabled else None
+        arrays = (spec, magnitude, sub)
+        kept = start - lo
+        if kept:
+            for a, c in zip(arrays, carry[1:]):
+                if a is not None:
+                    a[:, :kept] = c[:, lo - carry[0]:]
+        x = self.inp.read(*self.geo.frame_span(start, hi))  # timed by the source (TimedReads)
+        with self.timer("spectral"):
+            stft_frames(x, self.geo, out=spec[:, kept:])
+            np.abs(spec[:, kept:], out=magnitude[:, kept:])
+            if sub is not None:
+                power = np.square(magnitude[:, kept:], out=sub[:, kept:])
+                subtraction_gain(power, self.noise.power, self.over_subtraction, self.floor, out=power)
+        return arrays
 
     def _keep(self, lo: int, stop: int, arrays: tuple) -> None:
         """Keep the frames the next block can reach back to (from stop - smoothing - chunk - 2 on)."""
@@ -324,6 +331,7 @@ class BlockCleaner:
         self._keep(lo, stop, (spec, magnitude, sub))
         keep = slice(first - lo, stop - lo)
         near = slice(g0 - lo, g1 - lo)
+        # gain is worked on in place from here: sub's frames the next block needs were copied by _keep
         gain = sub[:, near] if sub is not None else np.ones_like(magnitude[:, near])
         if self.opts.model.enabled:
             with self.timer("model"):
@@ -334,10 +342,11 @@ class BlockCleaner:
                                     self.overlap_frames, self.models.device, self.opts.model.batch_size,
                                     memo=memo, runner=self.runner, noise=self.model_noise)
                 self._masks = {k: v for k, v in memo.items() if k[2] > stop - r - 2}
-                gain = gain * self.band.from_model(mask, model_mag[:, near] ** 2)
+                gain *= self.band.from_model(mask, model_mag[:, near] ** 2)
         with self.timer("spectral"):
             gain = smooth_over_frames(gain, r, first - g0, g1 - stop)
-            gain = np.maximum(gain, self.min_gain)
+            if self.min_gain > 0:  # every gain is a product of non-negative ones
+                np.maximum(gain, self.min_gain, out=gain)
             if self.cap_at_one:
                 np.minimum(gain, 1.0, out=gain)
             out = overlap_add(spec[:, keep] * gain, self.geo)

@@ -72,12 +72,16 @@ class StftGeometry:
         return (first - 1) * self.hop, stop * self.hop
 
 
-def stft_frames(x: np.ndarray, geo: StftGeometry, select: np.ndarray | None = None) -> np.ndarray:
+def stft_frames(x: np.ndarray, geo: StftGeometry, select: np.ndarray | None = None,
+                out: np.ndarray | None = None) -> np.ndarray:
     """Spectra of consecutive frames of an already-spanned signal.
 
     x: (channels, (frames + 1) * hop) float32, as given by ``frame_span``.
     select: optional (frames,) bool: transform only these frames.
-    Returns (channels, frames, bins) complex64 (frames: the selected ones).
+    out: optional (channels, frames, bins) complex64 to write the spectra into, each
+    channel's frames contiguous (a slice of a larger array along the frames, say);
+    the same numbers either way.
+    Returns (channels, frames, bins) complex64 (frames: the selected ones): ``out`` if given.
     """
     n_frames = x.shape[-1] // geo.hop - 1
     frames = np.lib.stride_tricks.sliding_window_view(x, geo.n_fft, axis=-1)[..., :: geo.hop, :]
@@ -87,7 +91,11 @@ def stft_frames(x: np.ndarray, geo: StftGeometry, select: np.ndarray | None = No
     import torch  # loaded by whoever needs spectra; kept off the CLI's import path
 
     frames = torch.from_numpy(np.ascontiguousarray(frames * geo.window, dtype=np.float32))
-    return torch.fft.rfft(frames, dim=-1).numpy()
+    if out is None:
+        return torch.fft.rfft(frames, dim=-1).numpy()
+    for channel in range(frames.shape[0]):  # each channel's rows are one contiguous block of out
+        torch.fft.rfft(frames[channel], dim=-1, out=torch.from_numpy(out[channel]))
+    return out
 
 
 def overlap_add(spec: np.ndarray, geo: StftGeometry) -> np.ndarray:
@@ -126,16 +134,19 @@ def istft(spec: np.ndarray, geo: StftGeometry, n_samples: int) -> np.ndarray:
 
 
 def subtraction_gain(
-    power: np.ndarray, noise_power: np.ndarray, over_subtraction: float, floor: float | np.ndarray
+    power: np.ndarray, noise_power: np.ndarray, over_subtraction: float, floor: float | np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Power spectral subtraction as a gain in [floor, 1].
 
     power: (channels, frames, bins) noisy power; noise_power: (channels, bins).
     floor: a number, or per-bin floors broadcastable to ``power`` (``tonal_floor``).
+    out: optional float32 array shaped like ``power`` for the gain (it may be ``power``
+    itself); default a new one.
     gain**2 = max(1 - over_subtraction * noise / power, floor**2). With a zero
     noise profile the gain is exactly 1, so a clean signal passes unchanged.
     """
-    gain = np.maximum(power, np.float32(EPS), dtype=np.float32)  # computed in place from here
+    gain = np.maximum(power, np.float32(EPS), dtype=np.float32, out=out)  # computed in place from here
     np.divide(noise_power[:, None, :], gain, out=gain)
     gain *= np.float32(-over_subtraction)
     gain += np.float32(1.0)

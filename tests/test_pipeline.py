@@ -508,7 +508,7 @@ def test_blocks_transform_each_frame_and_run_each_chunk_once(tmp_path, stereo_48
     real_gain, net = pipeline.subtraction_gain, models.dns.model
     real_forward = type(net).forward
     monkeypatch.setattr(pipeline, "subtraction_gain",  # runs in the clean pass only
-                        lambda power, *a: frames.append(power.shape[1]) or real_gain(power, *a))
+                        lambda power, *a, **k: frames.append(power.shape[1]) or real_gain(power, *a, **k))
     monkeypatch.setattr(type(net), "forward", lambda self, x: rows.append(x.shape[0]) or real_forward(self, x))
     clean_file(stereo_48k["FLOAT"], tmp_path / "out.wav", opts, models)
     n_frames = StftGeometry(48_000).n_frames(sf.info(str(stereo_48k["FLOAT"])).frames)

@@ -79,6 +79,24 @@ def test_stft_frames_of_a_span_equal_the_whole_signal_stft():
     assert np.allclose(part, whole[:, f0:f1], atol=1e-5)
 
 
+def test_stft_frames_and_subtraction_gain_into_given_arrays_give_the_same_numbers():
+    """``out=``: spectra written into a slice of a larger array along the frames (each
+    channel contiguous, the channels not), and a gain computed in place over its power,
+    equal the freshly allocated results bit for bit."""
+    geo = StftGeometry(48_000)
+    x = np.random.default_rng(5).standard_normal((2, 41 * geo.hop)).astype(np.float32)
+    fresh = stft_frames(x, geo)
+    big = np.full((2, 7 + fresh.shape[1], geo.n_bins), np.nan, np.complex64)
+    written = stft_frames(x, geo, out=big[:, 7:])
+    assert written.base is not None and np.array_equal(big[:, 7:], fresh)
+    assert np.isnan(big[:, :7]).all()
+    power = np.abs(fresh) ** 2
+    noise = power.mean(axis=1) / 2
+    expected = subtraction_gain(power, noise, over_subtraction=4.0, floor=0.12)
+    in_place = subtraction_gain(power, noise, over_subtraction=4.0, floor=0.12, out=power)
+    assert in_place is power and np.array_equal(in_place, expected)
+
+
 # --- spectral subtraction ---------------------------------------------------------------
 def test_zero_noise_profile_gives_unity_gain_and_unchanged_signal():
     rate = 16_000
