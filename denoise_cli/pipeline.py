@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -86,6 +86,9 @@ class StageTimer:
 
     Stages may nest: a stage's seconds exclude those of the stages entered
     inside it (a declick read counts the decoding it asks for as "read").
+    Stages may run in several threads at once (the model thread of
+    ``BlockCleaner.blocks``): each thread nests its own, and each adds its
+    seconds, so the stages' sum may exceed the wall time.
 
     cancel: when set, entering any stage raises ``masker.Cancelled`` (how a
     thread's file stops when the run is interrupted). clock: seconds, monotonic.
@@ -94,22 +97,25 @@ class StageTimer:
     def __init__(self, cancel: Optional[threading.Event] = None, clock: Callable[[], float] = time.perf_counter):
         self.seconds: dict[str, float] = {}
         self.cancel, self.clock = cancel, clock
-        self._inner: list[float] = []  # per open stage: seconds of the stages nested in it
+        self._local = threading.local()  # .inner: per open stage of this thread, seconds nested in it
+        self._lock = threading.Lock()
 
     @contextmanager
     def __call__(self, stage: str):
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("interrupted")
+        inners = self._local.__dict__.setdefault("inner", [])
         start = self.clock()
-        self._inner.append(0.0)
+        inners.append(0.0)
         try:
             yield
         finally:
             elapsed = self.clock() - start
-            inner = self._inner.pop()
-            if self._inner:
-                self._inner[-1] += elapsed
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - inner
+            inner = inners.pop()
+            if inners:
+                inners[-1] += elapsed
+            with self._lock:
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - inner
 
 
 class TimedReads:
@@ -314,11 +320,48 @@ class BlockCleaner:
 
     def clean(self, s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
         """(input, cleaned) samples [s0, s1), each (channels, s1 - s0); s0 a multiple of hop."""
-        hop = self.geo.hop
         if self.passthrough:
             with self.timer("read"):
                 x = self.inp.read(s0, s1)
             return x, x
+        block = self.prepare(s0, s1)
+        return self.finish(block, self.masks(block))
+
+    def blocks(self, step: int, model_thread: bool = False) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """(s0, s1, input, cleaned) for the file in consecutive blocks of ``step`` samples.
+
+        model_thread: run each block's mask model in a second thread while this one
+        analyses the next block and finishes the one before (for a file with a spare
+        core). The numbers are the same either way: every block's chunks are batched as
+        they would be, and the model thread runs the blocks in order, so the chunks two
+        blocks share are computed once, by the first. Two blocks are in flight at most.
+        """
+        spans = [(s0, min(self.inp.info.frames, s0 + step)) for s0 in range(0, self.inp.info.frames, step)]
+        if not model_thread or self.passthrough or not self.opts.model.enabled:
+            for s0, s1 in spans:
+                yield (s0, s1, *self.clean(s0, s1))
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="denoise-model")
+        pending: deque = deque()  # (block, its mask's future), oldest first
+        try:
+            for s0, s1 in spans:
+                block = self.prepare(s0, s1)
+                pending.append((block, pool.submit(self.masks, block)))
+                if len(pending) == 2:
+                    done, mask = pending.popleft()
+                    yield (done.s0, done.s1, *self.finish(done, mask.result()))
+            while pending:
+                done, mask = pending.popleft()
+                yield (done.s0, done.s1, *self.finish(done, mask.result()))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a block the model is on ends first
+
+    def prepare(self, s0: int, s1: int) -> "_Block":
+        """The analysis of block [s0, s1): frames, subtraction gains and the model's input."""
+        hop = self.geo.hop
         first, stop = s0 // hop, min(self.total_frames, -(-s1 // hop) + 1)
         r = self.smooth_frames
         g0, g1 = max(0, first - r), min(self.total_frames, stop + r)  # the frames whose gains are smoothed
@@ -329,30 +372,69 @@ class BlockCleaner:
             lo, hi = min(lo, chunks[0][0]), max(hi, chunks[-1][1])
         spec, magnitude, sub = self._analyse(lo, hi)
         self._keep(lo, stop, (spec, magnitude, sub))
-        keep = slice(first - lo, stop - lo)
-        near = slice(g0 - lo, g1 - lo)
-        # gain is worked on in place from here: sub's frames the next block needs were copied by _keep
-        gain = sub[:, near] if sub is not None else np.ones_like(magnitude[:, near])
+        model_mag = None
         if self.opts.model.enabled:
             with self.timer("model"):
                 model_mag = self._linked(self.band.to_model(magnitude if sub is None else magnitude * sub))
-                wanted = set(chunks)
-                memo = {k: v for k, v in self._masks.items() if k[1:] in wanted}
-                mask = predict_mask(self.models.dns.model, model_mag, lo, chunks, g0, g1,
-                                    self.overlap_frames, self.models.device, self.opts.model.batch_size,
-                                    memo=memo, runner=self.runner, noise=self.model_noise)
-                self._masks = {k: v for k, v in memo.items() if k[2] > stop - r - 2}
-                gain *= self.band.from_model(mask, model_mag[:, near] ** 2)
+        return _Block(s0, s1, first, stop, lo, g0, g1, chunks, spec, magnitude, sub, model_mag)
+
+    def masks(self, block: "_Block") -> Optional[np.ndarray]:
+        """The model's mask for the block's smoothed frames, (channels, g1 - g0, 161); None
+        without the model. Blocks must come in order (consecutive blocks share chunks)."""
+        if block.model_mag is None:
+            return None
+        with self.timer("model"):
+            wanted = set(block.chunks)
+            memo = {k: v for k, v in self._masks.items() if k[1:] in wanted}
+            mask = predict_mask(self.models.dns.model, block.model_mag, block.lo, block.chunks, block.g0, block.g1,
+                                self.overlap_frames, self.models.device, self.opts.model.batch_size,
+                                memo=memo, runner=self.runner, noise=self.model_noise)
+            self._masks = {k: v for k, v in memo.items() if k[2] > block.stop - self.smooth_frames - 2}
+            return mask
+
+    def finish(self, block: "_Block", mask: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(input, cleaned) samples of the block, given its mask (None: no model)."""
+        hop, r = self.geo.hop, self.smooth_frames
+        near = slice(block.g0 - block.lo, block.g1 - block.lo)
+        # gain is worked on in place from here: sub's frames the next block needs were copied by _keep
+        gain = block.sub[:, near] if block.sub is not None else np.ones_like(block.magnitude[:, near])
+        if mask is not None:
+            with self.timer("model"):
+                gain *= self.band.from_model(mask, block.model_mag[:, near] ** 2)
         with self.timer("spectral"):
-            gain = smooth_over_frames(gain, r, first - g0, g1 - stop)
+            gain = smooth_over_frames(gain, r, block.first - block.g0, block.g1 - block.stop)
             if self.min_gain > 0:  # every gain is a product of non-negative ones
                 np.maximum(gain, self.min_gain, out=gain)
             if self.cap_at_one:
                 np.minimum(gain, 1.0, out=gain)
-            out = overlap_add(spec[:, keep] * gain, self.geo)
-            offset = (first - 1) * hop
+            keep = slice(block.first - block.lo, block.stop - block.lo)
+            out = overlap_add(block.spec[:, keep] * gain, self.geo)
+            offset = (block.first - 1) * hop
         with self.timer("read"):
-            return self.raw.read(s0, s1), out[:, s0 - offset : s1 - offset]
+            return self.raw.read(block.s0, block.s1), out[:, block.s0 - offset : block.s1 - offset]
+
+
+@dataclass
+class _Block:
+    """One block of the clean pass between ``BlockCleaner.prepare`` and ``finish``.
+
+    Samples [s0, s1); frames [first, stop) are output, [g0, g1) have their gains
+    smoothed, and spec, magnitude, sub (None: no subtraction) and model_mag (the
+    model's input, None without it) hold frames [lo, ...), chunks the model's.
+    """
+
+    s0: int
+    s1: int
+    first: int
+    stop: int
+    lo: int
+    g0: int
+    g1: int
+    chunks: list
+    spec: np.ndarray
+    magnitude: np.ndarray
+    sub: Optional[np.ndarray]
+    model_mag: Optional[np.ndarray]
 
 
 class LevelMeter:
@@ -398,13 +480,17 @@ def output_info(info: AudioInfo, opts: CleanOptions) -> tuple[str, str]:
 
 def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Models,
                report_path: str | Path | None = None, plot_path: str | Path | None = None,
-               label_paths: Optional[dict[str, Path]] = None, background_io: bool = False) -> dict:
+               label_paths: Optional[dict[str, Path]] = None, background_io: bool = False,
+               model_thread: Optional[bool] = None) -> dict:
     """Clean one file into ``dst`` (written atomically) and return its report.
 
     background_io: decode the input ahead and encode the output behind in two
     background threads (``AudioInput``'s ``decode_ahead``, ``WriteBehind``),
     for a file that has a spare core; the report's "read" and "write" then count
-    only the time the passes waited for them. The output is the same either way.
+    only the time the passes waited for them. model_thread (default: as
+    background_io): run the mask model in a third thread, beside the analysis of
+    the next block (``BlockCleaner.blocks``); its seconds then overlap the other
+    stages'. The output is the same either way.
 
     Also written when given, each atomically: the report as JSON to
     ``report_path``; a PNG of the input and output spectrograms to ``plot_path``
@@ -444,11 +530,11 @@ def clean_file(src: str | Path, dst: str | Path, opts: CleanOptions, models: Mod
         if plot_path is not None:
             sketches = tuple(SpectrogramSketch(info.sample_rate_hz, info.frames) for _ in range(2))
         step = max(geo.hop, block_frames // geo.hop * geo.hop)
+        blocks = cleaner.blocks(step, background_io if model_thread is None else model_thread)
         with AtomicWriter(dst, info.sample_rate_hz, info.channels, fmt, subtype) as atomic, \
-                (WriteBehind(atomic) if background_io else nullcontext(atomic)) as writer:
-            for s0 in range(0, info.frames, step):
-                s1 = min(info.frames, s0 + step)
-                noisy, out = cleaner.clean(s0, s1)
+                (WriteBehind(atomic) if background_io else nullcontext(atomic)) as writer, \
+                closing(blocks):  # on any error the model thread is stopped before the file goes
+            for s0, s1, noisy, out in blocks:
                 speech = speech_spans(segments, s0, s1)
                 quiet = gaps(speech_spans(segments, s0, s1, guard), s1 - s0)
                 before.add(noisy, speech, quiet)

@@ -1,11 +1,12 @@
 """A/B timing of what a file does with a spare core (``batch.spare_cores``).
 
-Cleans one file in this process, alternately in four ways, ``--rounds`` times each,
+Cleans one file in this process, alternately in five ways, ``--rounds`` times each,
 and prints each run's wall time and stage times, then whether all outputs are the
 same bytes:
 
 - plain: one torch thread, no background I/O (``--jobs 1``);
-- io: background decoding and encoding, one torch thread (what ``--jobs 2`` does
+- io: background decoding and encoding, one torch thread;
+- io+model: the same and the mask model in its own thread (what ``--jobs 2`` does
   with one file);
 - io+torch2: background I/O and two torch threads;
 - torch2: two torch threads alone.
@@ -33,7 +34,8 @@ from denoise_cli.allocator import keep_freed_memory  # noqa: E402
 from denoise_cli.config import CleanOptions  # noqa: E402
 from denoise_cli.pipeline import clean_file, load_models  # noqa: E402
 
-WAYS = {"plain": (False, 1), "io": (True, 1), "io+torch2": (True, 2), "torch2": (False, 2)}  # (I/O, threads)
+WAYS = {"plain": (False, False, 1), "io": (True, False, 1), "io+model": (True, True, 1),  # (I/O, model thread,
+        "io+torch2": (True, False, 2), "torch2": (False, False, 2)}  # torch threads)
 
 
 def main() -> None:
@@ -52,11 +54,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clean_file(args.input, Path(tmp) / f"warm{args.input.suffix}", opts, models)  # first-file costs
         for _ in range(args.rounds):
-            for name, (background_io, threads) in WAYS.items():
+            for name, (background_io, model_thread, threads) in WAYS.items():
                 torch.set_num_threads(threads)
                 out = Path(tmp) / f"{name}{args.input.suffix}"
                 started = time.perf_counter()
-                report = clean_file(args.input, out, opts, models, background_io=background_io)
+                report = clean_file(args.input, out, opts, models, background_io=background_io,
+                                    model_thread=model_thread)
                 walls[name].append(time.perf_counter() - started)
                 digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
                 stages = ", ".join(f"{k} {v:.2f}" for k, v in report["timings_s"].items() if k != "total")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -118,18 +119,28 @@ def test_a_flac_too_large_for_the_cache_is_decoded_once_with_the_same_output(tmp
 @pytest.mark.parametrize("suffix,subtype", [(".flac", "PCM_16"), (".flac", "PCM_24"), (".wav", "FLOAT")])
 def test_background_decoding_and_encoding_give_the_same_bytes(tmp_path, stereo_48k, clean_opts, models,
                                                               monkeypatch, suffix, subtype):
-    """background_io (a file with a spare core): the input decoded ahead and the output
-    encoded behind in threads, in small pieces and blocks, give the same output and report
-    as the plain passes, and leave nothing else in the output folder."""
+    """background_io (a file with a spare core): the input decoded ahead, the output
+    encoded behind and the mask model run beside the analysis, each in its own thread, in
+    small pieces and blocks, give the same output and report as the plain passes, and
+    leave nothing else in the output folder and no thread behind."""
     import threading
 
+    import denoise_cli.pipeline as pipeline
+
     monkeypatch.setattr("denoise_cli.audio.CACHE_READ_FRAMES", 4096)
+    model_threads = []
+    real_predict = pipeline.predict_mask
+    monkeypatch.setattr(pipeline, "predict_mask", lambda *a, **k: model_threads.append(
+        threading.current_thread().name) or real_predict(*a, **k))
     x, rate = sf.read(str(stereo_48k["PCM_16"]), dtype="float32")
     src = tmp_path / f"in{suffix}"
     sf.write(src, x, rate, subtype=subtype)
     opts = _small_blocks(clean_opts, block_s=0.7)
     plain = clean_file(src, tmp_path / "plain" / f"out{suffix}", opts, models)
+    assert set(model_threads) == {threading.current_thread().name}
+    blocks, model_threads[:] = len(model_threads), []
     behind = clean_file(src, tmp_path / "behind" / f"out{suffix}", opts, models, background_io=True)
+    assert len(model_threads) == blocks > 2 and all(n.startswith("denoise-model") for n in model_threads)
     outs = tmp_path / "plain" / f"out{suffix}", tmp_path / "behind" / f"out{suffix}"
     if subtype == "FLOAT":  # samples, not bytes: libsndfile's PEAK chunk in float WAV holds the time it was written
         assert sf.info(str(outs[0])).subtype == sf.info(str(outs[1])).subtype == "FLOAT"
@@ -138,7 +149,8 @@ def test_background_decoding_and_encoding_give_the_same_bytes(tmp_path, stereo_4
         assert outs[0].read_bytes() == outs[1].read_bytes()
     assert plain["segments"] == behind["segments"] and plain["noise_profile"] == behind["noise_profile"]
     assert [p.name for p in (tmp_path / "behind").iterdir()] == [f"out{suffix}"]
-    assert not [t for t in threading.enumerate() if t.name in ("denoise-decode", "denoise-write")]
+    assert not [t for t in threading.enumerate() if t.name in ("denoise-decode", "denoise-write")
+                or t.name.startswith("denoise-model")]
 
 
 @pytest.mark.parametrize("subtype,tol", [("PCM_16", 1), ("FLOAT", 1e-4)])
@@ -544,6 +556,60 @@ def test_a_cancelled_file_stops_mid_way_and_leaves_no_output(tmp_path, clean_opt
     cancel.clear()
     clean_file(src, tmp_path / "out.wav", opts, Models(models.vad, models.dns, models.device, "float32", runner))
     assert read_audio(tmp_path / "out.wav")[0].shape == (1, 20 * 16_000)
+
+
+@pytest.mark.parametrize("stop", ["error", "cancel"])
+def test_a_model_thread_that_fails_or_is_cancelled_ends_the_file_cleanly(tmp_path, clean_opts, models, stop):
+    """With background_io the mask model runs in its own thread: an error there (or an
+    interrupt) reaches clean_file's caller, the model thread is gone and no output is left."""
+    import threading
+
+    from denoise_cli.masker import Cancelled, MaskRunner
+    from denoise_cli.pipeline import Models
+
+    src = write_audio(tmp_path / "in.wav", voiced(20.0, 16_000) + 0.01, 16_000)
+    cancel = threading.Event()
+    runner = MaskRunner(models.dns.model, models.device)
+    calls = []
+
+    def masker(x):  # the third block's model call fails, or the interrupt arrives there
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            if stop == "error":
+                raise RuntimeError("model failed")
+            cancel.set()
+        return runner(x)
+
+    models_ = Models(models.vad, models.dns, models.device, "float32", masker, cancel)
+    with pytest.raises(RuntimeError if stop == "error" else Cancelled):
+        clean_file(src, tmp_path / "out.wav", replace(clean_opts, block_s=2.0), models_, background_io=True)
+    assert 3 <= len(calls) <= 4 and all(name.startswith("denoise-model") for name in calls)
+    assert not (tmp_path / "out.wav").exists() and temp_leftovers(tmp_path) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith(("denoise-model", "denoise-write"))]
+
+
+def test_stage_timer_adds_each_threads_stages():
+    """Stages timed in two threads at once nest per thread and both count."""
+    import threading
+
+    from denoise_cli.pipeline import StageTimer
+
+    timer, ready = StageTimer(), threading.Barrier(2)
+
+    def work():
+        with timer("model"):
+            ready.wait()
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    with timer("spectral"):
+        ready.wait()
+        with timer("read"):
+            time.sleep(0.05)
+    thread.join()
+    assert timer.seconds["model"] >= 0.05 and timer.seconds["read"] >= 0.05
+    assert timer.seconds["spectral"] < 0.03  # its nested read excluded, not the other thread's model
 
 
 def test_stage_timer_counts_nested_stages_once():
