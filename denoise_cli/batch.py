@@ -4,7 +4,8 @@
 are processes forked from a fork server that has imported torch and the pipeline
 once (joblib's Dask backend for ``--backend dask``); each sets torch to one thread,
 loads its models once and reuses them for every file it is given. Cores that no
-worker would use (fewer files than ``--jobs``) decode and encode beside the work. A failure in
+worker would use (fewer files than ``--jobs``) decode, encode and run the mask model beside the
+rest of the work. A failure in
 one file, even a worker's death, is recorded and never stops the others.
 """
 
@@ -498,12 +499,13 @@ def spare_cores(jobs: int, workers: int) -> bool:
     """Whether each of ``workers`` local workers has a core no worker uses, ``jobs`` being asked for.
 
     With fewer files than jobs (one long file cleaned with ``--jobs 2``, say),
-    the spare cores decode the input ahead and encode the output behind the
-    work (``pipeline.clean_file``'s ``background_io``) instead of idling. Torch
-    keeps one thread per worker: its spinning threads slowed those that
-    decode and encode more than they gained (a 10-minute 48 kHz stereo FLAC:
-    2.16-2.19 s with background I/O and one torch thread, 2.56-2.78 s with
-    two torch threads, 3.04-3.31 s with neither; scripts/bench_threads.py).
+    the spare cores decode the input ahead, encode the output behind and run
+    the mask model beside the analysis (``pipeline.clean_file``'s
+    ``background_io``) instead of idling. Torch keeps one thread per worker: its
+    spinning threads slowed those that decode and encode more than they gained
+    (a 10-minute 48 kHz stereo FLAC in one process, scripts/bench_threads.py,
+    three rounds: 5.75-6.26 s plain, 4.48-4.57 s with background I/O, 3.96-4.17 s
+    with the model thread too, 4.14-5.12 s with background I/O and two torch threads).
     """
     return jobs >= 2 * workers
 
