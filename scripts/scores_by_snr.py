@@ -19,21 +19,14 @@ each system's composed score over all files.
 from __future__ import annotations
 
 import argparse
-import json
-from collections import defaultdict
 from pathlib import Path
 
-from scores_by_spread import mean  # scripts/ is on the path when this runs as a script
+from scores_by_spread import composed, from_reports, load_scores, mean  # scripts/ is on the path when run as a script
 
 
 def snr_estimates(default_dir: Path) -> dict[str, float | None]:
     """{file stem: estimated input SNR in dB (None: no pauses to measure)} from a run's reports."""
-    out = {}
-    for path in default_dir.glob("*.json"):
-        report = json.loads(path.read_text())
-        if "snr_estimate_db" in report:
-            out[path.name.split(".")[0]] = (report["snr_estimate_db"] or {}).get("before")
-    return out
+    return from_reports(default_dir, "snr_estimate_db", "before")
 
 
 def fmt(m: list[float]) -> str:
@@ -47,19 +40,16 @@ def main() -> None:
     ap.add_argument("--thresholds", type=float, nargs="+", default=[6.0, 8.0, 10.0, 12.0])
     args = ap.parse_args()
     estimate = snr_estimates(args.default_dir)
-    scores: dict[str, dict[str, dict]] = defaultdict(dict)  # system -> file -> row
-    for path in args.evals:
-        for row in json.loads(path.read_text())["files"]:
-            scores[Path(row["system"]).name][row["file"]] = row
+    scores = load_scores(args.evals)  # system -> file -> row
     base = scores.pop(args.default_dir.name)
     print(f"default run, all {len(base)} files: {fmt(mean(list(base.values())))} (SI-SDR dB / STOI / PESQ)")
     for threshold in args.thresholds:
-        high = [n for n in base if (estimate.get(n) is not None and estimate[n] >= threshold)]
+        high = {n for n in base if (estimate.get(n) is not None and estimate[n] >= threshold)}
         print(f"estimated SNR >= {threshold:g} dB: {len(high)} files; the default run on them {fmt(mean([base[n] for n in high]))}")
         for system, rows in sorted(scores.items()):
             if all(n in rows for n in high):
-                composed = mean([rows[n] if n in high else base[n] for n in base])
-                print(f"  {system:10s} on them {fmt(mean([rows[n] for n in high]))}   all files composed {fmt(composed)}")
+                print(f"  {system:10s} on them {fmt(mean([rows[n] for n in high]))}   "
+                      f"all files composed {fmt(composed(rows, base, high))}")
 
 
 if __name__ == "__main__":

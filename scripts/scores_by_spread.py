@@ -36,18 +36,38 @@ def band(spread_db: float | None) -> str:
     return "3-5 dB" if spread_db < 5 else "5-10 dB" if spread_db < 10 else "10+ dB"
 
 
-def spreads(default_dir: Path) -> dict[str, float | None]:
-    """{file stem: level spread in dB (None: minimum statistics)} from the reports of a run."""
+def from_reports(default_dir: Path, section: str, key: str) -> dict[str, float | None]:
+    """{file stem: report[section][key]} from the per-file reports of a run (None where the
+    section or key is null); files whose reports lack the section are left out."""
     out = {}
     for path in default_dir.glob("*.json"):
         report = json.loads(path.read_text())
-        if "noise_profile" in report:
-            out[path.name.split(".")[0]] = (report["noise_profile"] or {}).get("level_spread_db")
+        if section in report:
+            out[path.name.split(".")[0]] = (report[section] or {}).get(key)
     return out
+
+
+def spreads(default_dir: Path) -> dict[str, float | None]:
+    """{file stem: level spread in dB (None: minimum statistics)} from the reports of a run."""
+    return from_reports(default_dir, "noise_profile", "level_spread_db")
 
 
 def mean(rows: list[dict]) -> list[float]:
     return [sum(r[k] for r in rows) / len(rows) for k in MEASURES]
+
+
+def load_scores(evals: list[Path]) -> dict[str, dict[str, dict]]:
+    """{system folder name: {file: its row}} from ``denoise eval --out`` JSONs."""
+    scores: dict[str, dict[str, dict]] = defaultdict(dict)
+    for path in evals:
+        for row in json.loads(path.read_text())["files"]:
+            scores[Path(row["system"]).name][row["file"]] = row
+    return scores
+
+
+def composed(rows: dict[str, dict], base: dict[str, dict], chosen: set[str]) -> list[float]:
+    """Mean scores over all of ``base``'s files, the ``chosen`` ones taken from ``rows``."""
+    return mean([rows[n] if n in chosen else base[n] for n in base])
 
 
 def main() -> None:
@@ -56,10 +76,7 @@ def main() -> None:
     ap.add_argument("evals", nargs="+", type=Path, help="denoise eval --out JSONs with the default run in one")
     args = ap.parse_args()
     spread = spreads(args.default_dir)
-    scores: dict[str, dict[str, dict]] = defaultdict(dict)  # system -> file -> row
-    for path in args.evals:
-        for row in json.loads(path.read_text())["files"]:
-            scores[Path(row["system"]).name][row["file"]] = row
+    scores = load_scores(args.evals)  # system -> file -> row
     base = scores[args.default_dir.name]
     bands: dict[str, list[str]] = defaultdict(list)
     for name in base:
@@ -76,7 +93,7 @@ def main() -> None:
     print(f"all {len(base)} files, the steady ones from each system and the rest from the default run:")
     for system, rows in sorted(scores.items()):
         if all(n in rows for n in steady):
-            m = mean([rows[n] if n in steady else base[n] for n in base])
+            m = composed(rows, base, steady)
             print(f"  {system:16s} {m[0]:7.3f} / {m[1]:.4f} / {m[2]:.4f}")
 
 
