@@ -558,6 +558,26 @@ def test_a_cancelled_file_stops_mid_way_and_leaves_no_output(tmp_path, clean_opt
     assert read_audio(tmp_path / "out.wav")[0].shape == (1, 20 * 16_000)
 
 
+@pytest.mark.parametrize("stages", [{"model": False}, {"model": False, "spectral": False}])
+def test_background_io_without_the_model_runs_no_model_thread(tmp_path, stereo_48k, clean_opts, models, stages):
+    """--no-dns (and --no-spectral with it: a pass-through) with background_io: the same
+    bytes as the plain passes, and no model thread is started."""
+    import threading
+
+    opts = _small_blocks(clean_opts, block_s=0.7)
+    opts = replace(opts, model=replace(opts.model, enabled=False),
+                   spectral=replace(opts.spectral, enabled=stages.get("spectral", True)))
+    started = []
+    real_init = threading.Thread.__init__
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(threading.Thread, "__init__", lambda self, *a, **k: started.append(k.get("name") or "")
+                      or real_init(self, *a, **k))
+        clean_file(stereo_48k["PCM_16"], tmp_path / "behind.wav", opts, models, background_io=True)
+    clean_file(stereo_48k["PCM_16"], tmp_path / "plain.wav", opts, models)
+    assert (tmp_path / "behind.wav").read_bytes() == (tmp_path / "plain.wav").read_bytes()
+    assert not [name for name in started if name.startswith("denoise-model")]
+
+
 @pytest.mark.parametrize("stop", ["error", "cancel"])
 def test_a_model_thread_that_fails_or_is_cancelled_ends_the_file_cleanly(tmp_path, clean_opts, models, stop):
     """With background_io the mask model runs in its own thread: an error there (or an
