@@ -359,7 +359,7 @@ class BlockCleaner:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # a block the model is on ends first
 
-    def prepare(self, s0: int, s1: int) -> "_Block":
+    def prepare(self, s0: int, s1: int) -> _Block:
         """The analysis of block [s0, s1): frames, subtraction gains and the model's input."""
         hop = self.geo.hop
         first, stop = s0 // hop, min(self.total_frames, -(-s1 // hop) + 1)
@@ -378,7 +378,7 @@ class BlockCleaner:
                 model_mag = self._linked(self.band.to_model(magnitude if sub is None else magnitude * sub))
         return _Block(s0, s1, first, stop, lo, g0, g1, chunks, spec, magnitude, sub, model_mag)
 
-    def masks(self, block: "_Block") -> Optional[np.ndarray]:
+    def masks(self, block: _Block) -> Optional[np.ndarray]:
         """The model's mask for the block's smoothed frames, (channels, g1 - g0, 161); None
         without the model. Blocks must come in order (consecutive blocks share chunks)."""
         if block.model_mag is None:
@@ -392,7 +392,7 @@ class BlockCleaner:
             self._masks = {k: v for k, v in memo.items() if k[2] > block.stop - self.smooth_frames - 2}
             return mask
 
-    def finish(self, block: "_Block", mask: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def finish(self, block: _Block, mask: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(input, cleaned) samples of the block, given its mask (None: no model)."""
         hop, r = self.geo.hop, self.smooth_frames
         near = slice(block.g0 - block.lo, block.g1 - block.lo)
