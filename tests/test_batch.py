@@ -195,6 +195,28 @@ def test_spare_cores_decode_and_encode_beside_the_work(small_inputs, tmp_path, c
     assert temp_leftovers(tmp_path) == []
 
 
+def test_a_spare_core_serves_the_model_as_a_torch_thread_or_a_thread_of_its_own(tmp_path, clean_opts, monkeypatch):
+    """With a spare core, a 16 kHz mono file (the model most of its work) gets two torch
+    threads and no model thread; a 48 kHz stereo one the model thread and one torch thread;
+    without a spare core, one torch thread and neither. The thread count is back after."""
+    import torch
+
+    from denoise_cli import pipeline
+    from denoise_cli.batch import Job, clean_job
+    from denoise_cli.report import CLEANED
+
+    mono = write_audio(tmp_path / "mono.wav", voiced(0.5, 16_000), 16_000)
+    stereo = write_audio(tmp_path / "stereo.wav", np.stack([voiced(0.5, 48_000)] * 2), 48_000)
+    seen, real = [], pipeline.clean_file
+    monkeypatch.setattr(pipeline, "clean_file", lambda *a, **k: seen.append(
+        (torch.get_num_threads(), k["model_thread"])) or real(*a, **k))
+    for src, spare in ((mono, True), (stereo, True), (mono, False)):
+        job = Job(src, Path(src.name), tmp_path / "out" / f"{spare}-{src.name}", None, 0.5)
+        assert clean_job(job, clean_opts, "cpu", background_io=spare).status == CLEANED
+        assert torch.get_num_threads() == 1
+    assert seen == [(2, False), (1, True), (1, False)]
+
+
 def test_threads_sharing_one_model_give_the_outputs_of_one_process(tmp_path, clean_opts):
     """--parallel threads (the GPU path, here on the CPU) equals the in-process run; a bad file fails alone."""
     import soundfile as sf
