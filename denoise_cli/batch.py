@@ -541,13 +541,14 @@ def spare_cores(jobs: int, workers: int) -> bool:
     """Whether each of ``workers`` local workers has a core no worker uses, ``jobs`` being asked for.
 
     With fewer files than jobs (one long file cleaned with ``--jobs 2``, say),
-    the spare cores decode the input ahead, encode the output behind and run
-    the mask model beside the analysis (``pipeline.clean_file``'s
-    ``background_io``) instead of idling. Torch keeps one thread per worker: its
-    spinning threads slowed those that decode and encode more than they gained
-    (a 10-minute 48 kHz stereo FLAC in one process, scripts/bench_threads.py,
-    three rounds: 5.75-6.26 s plain, 4.48-4.57 s with background I/O, 3.96-4.17 s
-    with the model thread too, 4.14-5.12 s with background I/O and two torch threads).
+    the spare cores decode the input ahead, encode the output behind and serve
+    the mask model (``clean_job``) instead of idling. Above 16 kHz mono the model
+    runs in a thread of its own and torch keeps one thread: its spinning threads
+    slowed those that decode and encode more than they gained (a 10-minute 48 kHz
+    stereo FLAC in one process, scripts/bench_threads.py, three rounds: 5.75-6.26 s
+    plain, 4.48-4.57 s with background I/O, 3.96-4.17 s with the model thread too,
+    4.14-5.12 s with background I/O and two torch threads). At 16 kHz mono and
+    below, two torch threads do better (TORCH_THREADS_MAX_SAMPLES_PER_S).
     """
     return jobs >= 2 * workers
 
