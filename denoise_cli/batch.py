@@ -57,6 +57,7 @@ class Job:
     duration_s: float  # from the header; 0.0 when the header cannot be read
     plot: Optional[Path] = None  # the PNG to draw, with --plot
     labels: tuple[tuple[str, Path], ...] = ()  # (kind, path) label files to write, with --labels
+    samples_per_s: int = 0  # sample rate x channels from the header; 0 when it cannot be read
 
     def side_outputs(self) -> dict:
         """The report, plot and label paths, for the run summary."""
@@ -98,14 +99,16 @@ def _same_path(a: Path, b: Path) -> bool:
     return a.exists() and b.exists() and os.path.samefile(a, b)
 
 
-def _header_duration_s(path: Path) -> float:
-    """Duration in s from the header; 0.0 when unknown. Never opens a FIFO."""
+def _header(path: Path) -> tuple[float, int]:
+    """(duration in s, samples a second: rate x channels) from the header; (0.0, 0) when
+    unknown. Never opens a FIFO."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            return 0.0
-        return float(sf.info(os.fsencode(path)).duration)
+            return 0.0, 0
+        info = sf.info(os.fsencode(path))
+        return float(info.duration), info.samplerate * info.channels
     except Exception:
-        return 0.0
+        return 0.0, 0
 
 
 def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptions,
@@ -147,9 +150,10 @@ def plan_jobs(inputs: list[str | Path], output_dir: str | Path, opts: CleanOptio
         by_output[dst] = src
         base = Path(run.report_dir) if run.report_dir else out
         beside = lambda suffix: base / rel.with_name(rel.name + suffix)  # noqa: E731
+        duration_s, samples_per_s = _header(src)
         jobs.append(Job(src, rel, dst, beside(".json") if run.write_report else None,
-                        _header_duration_s(src), beside(".png") if run.plot else None,
-                        tuple((kind, beside(LABEL_SUFFIX[kind])) for kind in run.labels)))
+                        duration_s, beside(".png") if run.plot else None,
+                        tuple((kind, beside(LABEL_SUFFIX[kind])) for kind in run.labels), samples_per_s))
     return jobs
 
 
@@ -230,14 +234,10 @@ def _worker_models(opts: CleanOptions, device: str):
     return _WORKER_MODELS[key]
 
 
-def _model_bound(path: Path) -> bool:
-    """Whether a file's samples a second are few enough (TORCH_THREADS_MAX_SAMPLES_PER_S) that
-    the mask model is most of its work; False when its header cannot be read."""
-    try:
-        info = sf.info(str(path))
-    except Exception:  # clean_file will say what is wrong with it
-        return False
-    return info.samplerate * info.channels <= TORCH_THREADS_MAX_SAMPLES_PER_S
+def _model_bound(job: Job) -> bool:
+    """Whether the file's samples a second (from its header) are few enough
+    (TORCH_THREADS_MAX_SAMPLES_PER_S) that the mask model is most of its work."""
+    return 0 < job.samples_per_s <= TORCH_THREADS_MAX_SAMPLES_PER_S
 
 
 @contextmanager
@@ -271,7 +271,7 @@ def clean_job(job: Job, opts: CleanOptions, device: str, models=None, background
     outcome = FileOutcome(str(job.input), str(job.output), FAILED, duration_s=job.duration_s)
     try:
         models = models or _worker_models(opts, device)  # (which sets one torch thread)
-        torch_threads = background_io and _model_bound(job.input)
+        torch_threads = background_io and _model_bound(job)
         with _torch_threads(SPARE_CORE_TORCH_THREADS if torch_threads else None):
             report = clean_file(job.input, job.output, opts, models, job.report, job.plot, dict(job.labels),
                                 background_io=background_io, model_thread=background_io and not torch_threads)

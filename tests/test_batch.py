@@ -211,7 +211,8 @@ def test_a_spare_core_serves_the_model_as_a_torch_thread_or_a_thread_of_its_own(
     monkeypatch.setattr(pipeline, "clean_file", lambda *a, **k: seen.append(
         (torch.get_num_threads(), k["model_thread"])) or real(*a, **k))
     for src, spare in ((mono, True), (stereo, True), (mono, False)):
-        job = Job(src, Path(src.name), tmp_path / "out" / f"{spare}-{src.name}", None, 0.5)
+        rate = 16_000 if src == mono else 2 * 48_000
+        job = Job(src, Path(src.name), tmp_path / "out" / f"{spare}-{src.name}", None, 0.5, samples_per_s=rate)
         assert clean_job(job, clean_opts, "cpu", background_io=spare).status == CLEANED
         assert torch.get_num_threads() == 1
     assert seen == [(2, False), (1, True), (1, False)]

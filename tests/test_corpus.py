@@ -209,7 +209,8 @@ def test_case(corpus_run, case: Case):
 
 # --- a FIFO among the inputs ------------------------------------------------------------------
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
-def test_a_fifo_named_wav_does_not_hang_the_run(tmp_path, random_weights):
+@pytest.mark.parametrize("jobs", ["1", "4"])  # 4: more jobs than files, each worker with a spare core
+def test_a_fifo_named_wav_does_not_hang_the_run(tmp_path, random_weights, jobs):
     """A named pipe called x.wav is not a file to open and wait on: the run must finish,
     reporting it (or leaving it out) and cleaning the rest."""
     inputs, out = tmp_path / "in", tmp_path / "out"
@@ -217,7 +218,7 @@ def test_a_fifo_named_wav_does_not_hang_the_run(tmp_path, random_weights):
     os.mkfifo(inputs / "pipe.wav")
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "denoise_cli", "clean", str(inputs), str(out), "-j", "1",
+            [sys.executable, "-m", "denoise_cli", "clean", str(inputs), str(out), "-j", jobs,
              "--weights", random_weights],
             capture_output=True, text=True, timeout=FIFO_TIMEOUT_S, cwd=ROOT)
     except subprocess.TimeoutExpired:
