@@ -50,7 +50,7 @@ def test_plan_jobs_mirrors_relative_paths(tree, tmp_path):
         ("in/z/h.wav", "z/h.wav", "z/h.wav.json"),
         ("in/out/g.wav", "g.wav", "g.wav.json"),
     ]
-    assert all(j.duration_s == pytest.approx(0.01) for j in jobs)
+    assert all(j.duration_s == pytest.approx(0.01) and j.samples_per_s == 16_000 for j in jobs)
 
 
 def test_plan_jobs_with_format_and_report_dir(tree, tmp_path):
