@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DENOISE := $(VENV)/bin/denoise
 
-.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b train-v27c train-v28a train-v28c evaluate clean-out bench bench-short bench-long bench-train bench-gpu
+.PHONY: install test test-all browser test-browser demo data sample-audio eval-set train train-ni2 train-v2 train-ni train-augmented train-v6 train-v7 train-v7b train-v7c train-v8 train-v8c train-v9 train-v10 train-v10b train-v11 train-v11c train-v12 train-v12c train-v13 train-v14s train-v15b train-v15c train-v16 train-v16f train-v17 train-v17a train-v17b train-v17c train-v17d train-v17e train-v17f train-v17g train-v18 train-v18a train-v18b train-v18c train-v18d train-v18e train-v18f train-v18g train-v18h train-v19 train-v19a train-v19b train-v19c train-v20a train-v20b train-v21a train-v21b train-v22a train-v23a train-v23b train-v24a train-v24b train-v25a train-v25b train-v26a train-v26b train-v27a train-v27b train-v27c train-v28a train-v28c train-v30a train-v30b evaluate clean-out bench bench-short bench-long bench-train bench-gpu
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -498,6 +498,18 @@ train-v28a: data runs/soup27.pt
 
 train-v28c: data runs/soup27.pt
 	$(DENOISE) train $(V28_RECIPE) --out runs/dns-v28c.pt --run-dir runs/dns-v28c
+
+# v28c's recipe (soup27, 1000 steps at 7e-5, seed 28) with five KTuberling voices added to the
+# thirteen recorded ones (`bash scripts/fetch_data.sh ktuberling`; the later --speakers wins)
+V30_SPEAKERS = $(REAL13_SPEAKERS),ktuberling_ca,ktuberling_da,ktuberling_fr,ktuberling_lt,ktuberling_uk
+train-v30a: data runs/soup27.pt
+	bash scripts/fetch_data.sh ktuberling
+	$(DENOISE) train $(V28_RECIPE) --speakers $(V30_SPEAKERS) --data-workers 1 --out runs/dns-v30a.pt --run-dir runs/dns-v30a
+
+# v30a with v28a's steady front end in training (a 2 x 2 with v28a, v28c and v30a)
+train-v30b: data runs/soup27.pt
+	bash scripts/fetch_data.sh ktuberling
+	$(DENOISE) train $(V28_RECIPE) --speakers $(V30_SPEAKERS) --steady-over-subtraction 4 --steady-floor 0.12 --out runs/dns-v30b.pt --run-dir runs/dns-v30b
 
 # v18a with less weight on removed speech than on residual noise (--under-weight 0.8)
 train-v18g: data runs/dns-v16f.pt

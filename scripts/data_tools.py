@@ -40,6 +40,8 @@ def default_speaker(spk):
                 f"festival's {spk[9:]} voice (synthetic) reading base-files' licence texts, 16 kHz")
     if spk.startswith("klettres_"):
         return ("klettres-data", f"{spk[9:]} spoken letters/syllables (KLettres)")
+    if spk.startswith("ktuberling_"):
+        return ("ktuberling-data", f"{spk[11:]} spoken words of the game KTuberling, 8-48 kHz")
     return ("?", "")
 
 
@@ -60,7 +62,7 @@ def write_atomic(path, x, sr):
 # without them, as they were before them, so the noise of every earlier recipe stays the same
 # (with the festival voices in, a later `make data` rebuilt the training babble, and a rerun
 # of v16f's fine-tune drew other losses from its first logged step)
-LATER_VOICES = ("asterisk_menardi_it", "flite_", "festival_")
+LATER_VOICES = ("asterisk_menardi_it", "flite_", "festival_", "ktuberling_")
 
 
 def babble(split, n, sr=16000, seconds=10.0, talkers=5, seed=0):
