@@ -66,15 +66,13 @@ def defer(name: str) -> bool:
 
 def load(name: str) -> types.ModuleType:
     """The real module ``name``, imported now if only its stand-in was (and then put in its place)."""
-    module = sys.modules.get(name)
-    if isinstance(module, DeferredModule):
-        del sys.modules[name]
-        module = importlib.import_module(name)
-        parent, _, child = name.rpartition(".")
-        if isinstance(getattr(sys.modules.get(parent), child, None), DeferredModule):
-            setattr(sys.modules[parent], child, module)
-    elif module is None:
-        module = importlib.import_module(name)
+    if not is_deferred(name):
+        return importlib.import_module(name)  # already imported: what sys.modules holds
+    del sys.modules[name]
+    module = importlib.import_module(name)
+    parent, _, child = name.rpartition(".")
+    if isinstance(getattr(sys.modules.get(parent), child, None), DeferredModule):
+        setattr(sys.modules[parent], child, module)
     return module
 
 

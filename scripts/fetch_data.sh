@@ -86,7 +86,7 @@ fi
 
 # ---------- five KTuberling voices (`bash scripts/fetch_data.sh ktuberling`) ----------
 # Spoken words of the KDE game KTuberling (ktuberling-data, GPL-2+), one voice per language; the
-# five with at least 2.8 minutes each (ru is left out: a held-out language). For v30a only.
+# five with at least 2.8 minutes each (ru is left out: a held-out language). For v30a and v30b only.
 KTUBERLING_LANGS="ca da fr lt uk"
 if [ "${1:-}" = ktuberling ]; then
   fetch ktuberling-data

@@ -55,7 +55,7 @@ for name in ("json", "email.mime.text"):
 def test_cleaning_never_loads_torchs_meta_kernels_and_they_load_when_asked_for(tmp_path):
     """The clean path runs the same bytes without them; a meta-tensor op still works after."""
     code = f"""
-import hashlib, sys
+import sys
 from denoise_cli.deferred import defer_unused_torch_modules, is_deferred
 defer_unused_torch_modules()
 from denoise_cli.preload import load_heavy_modules
